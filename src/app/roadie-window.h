@@ -1,0 +1,17 @@
+/* roadie-window.h: the main window: Start/Stop, Restart and the status. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "roadie-supervisor.h"
+
+G_BEGIN_DECLS
+
+#define ROADIE_TYPE_WINDOW (roadie_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (RoadieWindow, roadie_window, ROADIE, WINDOW, AdwApplicationWindow)
+
+RoadieWindow *roadie_window_new (GtkApplication   *application,
+                                 RoadieSupervisor *supervisor);
+
+G_END_DECLS

@@ -1,0 +1,4 @@
+/* roadie-backoff.c: stub, being written. */
+#include "config.h"
+
+#include "roadie-backoff.h"

@@ -1,0 +1,4 @@
+/* roadie-control-api.c: stub, being written. */
+#include "config.h"
+
+#include "roadie-control-api.h"

@@ -1,0 +1,25 @@
+/* roadie-control-api.h: the HTTP control API on 127.0.0.1:control-api-port.
+ *
+ *   GET  /api/audio-server/status
+ *   POST /api/audio-server/start|stop|restart   (Authorization: Bearer TOKEN)
+ */
+#pragma once
+
+#include "roadie-supervisor.h"
+
+G_BEGIN_DECLS
+
+#define ROADIE_TYPE_CONTROL_API (roadie_control_api_get_type ())
+
+G_DECLARE_FINAL_TYPE (RoadieControlApi, roadie_control_api, ROADIE, CONTROL_API, GObject)
+
+RoadieControlApi *roadie_control_api_new    (RoadieSupervisor *supervisor,
+                                             const char       *token);
+/* Listens on 127.0.0.1:port (0 = ephemeral). Fails with ROADIE_ERROR_PORT_IN_USE. */
+gboolean          roadie_control_api_listen (RoadieControlApi *self,
+                                             guint             port,
+                                             GError          **error);
+guint             roadie_control_api_get_port (RoadieControlApi *self);
+void              roadie_control_api_shutdown (RoadieControlApi *self);
+
+G_END_DECLS

@@ -1,0 +1,4 @@
+/* roadie-control-token.c: stub, being written. */
+#include "config.h"
+
+#include "roadie-control-token.h"

@@ -1,0 +1,4 @@
+/* roadie-supervisor.c: stub, being written. */
+#include "config.h"
+
+#include "roadie-supervisor.h"

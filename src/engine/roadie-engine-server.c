@@ -1,0 +1,3 @@
+#include "config.h"
+
+#include "roadie-engine-server.h"

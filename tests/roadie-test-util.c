@@ -1,0 +1,282 @@
+/* roadie-test-util.c: shared helpers for Roadie's test programs. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define G_SETTINGS_ENABLE_BACKEND
+#include <gio/gsettingsbackend.h>
+
+#include "roadie-test-util.h"
+
+static char *test_tmpdir;
+
+static gboolean
+allow_roadie_warnings (const char     *log_domain,
+                       GLogLevelFlags  log_level,
+                       const char     *message,
+                       gpointer        user_data)
+{
+  /* Crashes, refused ports and missing executables are what these tests
+   * provoke; Roadie reports them as warnings, which must not abort. */
+  if (g_strcmp0 (log_domain, "Roadie") == 0 || g_strcmp0 (log_domain, "RoadieEngine") == 0)
+    return FALSE;
+  return TRUE;
+}
+
+static void
+remove_tmpdir (void)
+{
+  if (test_tmpdir != NULL)
+    {
+      g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", test_tmpdir);
+      if (system (cmd) != 0)
+        g_printerr ("could not remove %s\n", test_tmpdir);
+    }
+}
+
+void
+roadie_test_init_environment (void)
+{
+  static const char *dirs[][2] = {
+    { "XDG_STATE_HOME", "state" },
+    { "XDG_RUNTIME_DIR", "runtime" },
+    { "XDG_CONFIG_HOME", "config" },
+    { "XDG_CACHE_HOME", "cache" },
+    { "XDG_DATA_HOME", "data" },
+  };
+  g_autoptr(GError) error = NULL;
+
+  test_tmpdir = g_dir_make_tmp ("roadie-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *path = g_build_filename (test_tmpdir, dirs[i][1], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (path, 0700), ==, 0);
+      g_setenv (dirs[i][0], path, TRUE);
+    }
+  /* The seed's variables from the developer's shell must not leak in. */
+  {
+    g_auto(GStrv) env = g_get_environ ();
+    for (guint i = 0; env[i] != NULL; i++)
+      if (g_str_has_prefix (env[i], "AUDIO_SERVER_") || g_str_has_prefix (env[i], "ROADIE_CONTROL"))
+        {
+          g_autofree char *name = g_strndup (env[i], strcspn (env[i], "="));
+          g_unsetenv (name);
+        }
+  }
+  atexit (remove_tmpdir);
+  g_test_log_set_fatal_handler (allow_roadie_warnings, NULL);
+}
+
+const char *
+roadie_test_tmpdir (void)
+{
+  return test_tmpdir;
+}
+
+guint16
+roadie_test_free_port (void)
+{
+  struct sockaddr_in addr = { 0 };
+  socklen_t len = sizeof addr;
+  int fd;
+
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (fd, >=, 0);
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
+  close (fd);
+  return ntohs (addr.sin_port);
+}
+
+static gboolean
+timeout_reached (gpointer user_data)
+{
+  gboolean *reached = user_data;
+
+  *reached = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+roadie_test_wait_until (RoadieTestCondition func,
+                        gpointer            user_data,
+                        guint               timeout_ms)
+{
+  gboolean reached = FALSE;
+  guint id;
+
+  id = g_timeout_add (timeout_ms, timeout_reached, &reached);
+  while (!func (user_data))
+    {
+      if (reached)
+        return func (user_data);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  if (!reached)
+    g_source_remove (id);
+  return TRUE;
+}
+
+void
+roadie_test_run_for (guint ms)
+{
+  gboolean reached = FALSE;
+
+  g_timeout_add (ms, timeout_reached, &reached);
+  while (!reached)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static char *
+read_proc (const char *pid,
+           const char *file,
+           gsize      *len)
+{
+  g_autofree char *path = g_build_filename ("/proc", pid, file, NULL);
+  char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, len, NULL))
+    return NULL;
+  return contents;
+}
+
+/* The state letter from /proc/PID/stat, after the parenthesised name. */
+static char
+proc_state (const char *pid,
+            long       *ppid)
+{
+  g_autofree char *stat = read_proc (pid, "stat", NULL);
+  const char *p;
+
+  if (stat == NULL || (p = strrchr (stat, ')')) == NULL || p[1] == '\0')
+    return '?';
+  if (ppid != NULL)
+    *ppid = strtol (p + 4, NULL, 10);
+  return p[2];
+}
+
+guint
+roadie_test_count_tagged (const char *tag)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  guint count = 0;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *cmdline = NULL;
+      gsize len = 0;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      cmdline = read_proc (name, "cmdline", &len);
+      if (cmdline == NULL || len == 0)
+        continue;
+      for (gsize i = 0; i + 1 < len; i++)
+        if (cmdline[i] == '\0')
+          cmdline[i] = ' ';
+      if (strstr (cmdline, tag) != NULL && proc_state (name, NULL) != 'Z')
+        count++;
+    }
+  return count;
+}
+
+guint
+roadie_test_count_zombies (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  long self = getpid ();
+  guint count = 0;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      long ppid = 0;
+
+      if (g_ascii_isdigit (name[0]) && proc_state (name, &ppid) == 'Z' && ppid == self)
+        count++;
+    }
+  return count;
+}
+
+guint
+roadie_test_count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint count = 0;
+
+  while (g_dir_read_name (dir) != NULL)
+    count++;
+  return count - 1; /* the GDir's own */
+}
+
+char *
+roadie_test_new_tag (void)
+{
+  static guint serial;
+
+  return g_strdup_printf ("roadie-test-%d-%u-%u", (int) getpid (), ++serial, g_random_int ());
+}
+
+static const char *
+required_env (const char *name)
+{
+  const char *value = g_getenv (name);
+
+  if (value == NULL)
+    g_error ("%s is not set: run the tests through `meson test`", name);
+  return value;
+}
+
+const char *
+roadie_test_fake_server (void)
+{
+  return required_env ("ROADIE_FAKE_AUDIO_SERVER");
+}
+
+const char *
+roadie_test_engine (void)
+{
+  return required_env ("ROADIE_ENGINE_BIN");
+}
+
+const char *
+roadie_test_reaper (void)
+{
+  return required_env ("ROADIE_REAPER_BIN");
+}
+
+const char *
+roadie_test_roadie (void)
+{
+  return required_env ("ROADIE_BIN");
+}
+
+GSettings *
+roadie_test_new_gsettings (void)
+{
+  g_autoptr(GSettingsBackend) backend = g_memory_settings_backend_new ();
+
+  return g_settings_new_with_backend (APP_ID, backend);
+}
+
+char *
+roadie_test_read_file (const char *path,
+                       gsize      *length)
+{
+  char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, length, NULL))
+    return NULL;
+  return contents;
+}

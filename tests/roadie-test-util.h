@@ -1,0 +1,48 @@
+/* roadie-test-util.h: shared helpers for Roadie's test programs. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Call first in main(): private XDG_STATE_HOME, XDG_RUNTIME_DIR, XDG_CONFIG_HOME
+ * and XDG_CACHE_HOME under a fresh temporary folder (removed at exit), and lets
+ * the Roadie domain warn without aborting (crashes are expected in tests). */
+void      roadie_test_init_environment (void);
+const char *roadie_test_tmpdir         (void);
+
+/* An ephemeral TCP port on 127.0.0.1 that was free a moment ago. */
+guint16   roadie_test_free_port        (void);
+
+/* Iterates the default main context until func returns TRUE or timeout_ms
+ * passes; returns whether func became TRUE. */
+typedef gboolean (*RoadieTestCondition) (gpointer user_data);
+gboolean  roadie_test_wait_until       (RoadieTestCondition func,
+                                        gpointer            user_data,
+                                        guint               timeout_ms);
+/* Iterates the main context for ms milliseconds. */
+void      roadie_test_run_for          (guint               ms);
+
+/* Number of live (not zombie) processes whose command line contains tag. */
+guint     roadie_test_count_tagged     (const char         *tag);
+/* Number of zombie children of this process. */
+guint     roadie_test_count_zombies    (void);
+/* Number of open file descriptors of this process. */
+guint     roadie_test_count_fds        (void);
+/* A fresh unique tag, e.g. "roadie-test-1234-7". */
+char     *roadie_test_new_tag          (void);
+
+/* Paths to built programs, from the test environment. */
+const char *roadie_test_fake_server    (void);
+const char *roadie_test_engine         (void);
+const char *roadie_test_reaper         (void);
+const char *roadie_test_roadie         (void);
+
+/* A GSettings for io.github.roadie.Roadie on the memory backend. */
+GSettings *roadie_test_new_gsettings   (void);
+
+/* Reads a whole file; NULL if missing. */
+char     *roadie_test_read_file        (const char         *path,
+                                        gsize              *length);
+
+G_END_DECLS
