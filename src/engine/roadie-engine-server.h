@@ -2,6 +2,7 @@
  *
  * First cut: a SoupServer with a WebSocket endpoint at "/" that greets every
  * client with the hello message, and GET /health with a JSON answer.
+ * Properties: "port" and "n-clients" (read-only, notified).
  */
 #pragma once
 
@@ -21,6 +22,16 @@ gboolean            roadie_engine_server_listen      (RoadieEngineServer *self,
                                                       GError            **error);
 guint               roadie_engine_server_get_port    (RoadieEngineServer *self);
 guint               roadie_engine_server_get_n_clients (RoadieEngineServer *self);
+/* Stops listening and closes every client with 1001 at once. */
 void                roadie_engine_server_shutdown    (RoadieEngineServer *self);
+/* The same, but completes once every client acknowledged the close or a
+ * short grace period (50 ms) passed: what SIGTERM does. */
+void                roadie_engine_server_shutdown_async  (RoadieEngineServer  *self,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+gboolean            roadie_engine_server_shutdown_finish (RoadieEngineServer  *self,
+                                                          GAsyncResult        *result,
+                                                          GError             **error);
 
 G_END_DECLS
