@@ -125,6 +125,19 @@ main (int   argc,
       return 2;
     }
 
+  if (bind != NULL)
+    {
+      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (bind);
+
+      if (address == NULL && g_ascii_strcasecmp (bind, "localhost") != 0)
+        {
+          g_autofree char *message = g_strdup_printf ("--bind “%s” is not an IP address (try 127.0.0.1 or 0.0.0.0)", bind);
+
+          print_usage_error (context, message);
+          return 2;
+        }
+    }
+
   if (version)
     {
       printf ("roadie-engine %s\n", PACKAGE_VERSION);
@@ -135,10 +148,21 @@ main (int   argc,
     bind = g_strdup (DEFAULT_BIND);
 
   server = roadie_engine_server_new ();
+
+  /* Signals are caught before anyone can learn that we are listening, so a
+   * SIGTERM sent right after the start-up line is never the default kill. */
+  loop = g_main_loop_new (NULL, FALSE);
+  engine.loop = loop;
+  engine.server = server;
+  engine.sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, &engine);
+  engine.sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, &engine);
+
   if (!roadie_engine_server_listen (server, bind, port, &error))
     {
       fprintf (stderr, "roadie-engine: %s\n", error->message);
-      return g_error_matches (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING) ? 2 : 1;
+      g_clear_handle_id (&engine.sigterm_id, g_source_remove);
+      g_clear_handle_id (&engine.sigint_id, g_source_remove);
+      return 1;
     }
 
   /* The seed's start-up lines, verbatim bytes (not g_print, which would
@@ -146,12 +170,6 @@ main (int   argc,
   printf ("WebSocket server listening on port %u\n", roadie_engine_server_get_port (server));
   client_host = dup_client_host (bind);
   printf ("✓ WebSocket server started on ws://%s:%u\n", client_host, roadie_engine_server_get_port (server));
-
-  loop = g_main_loop_new (NULL, FALSE);
-  engine.loop = loop;
-  engine.server = server;
-  engine.sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, &engine);
-  engine.sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, &engine);
 
   g_main_loop_run (loop);
 
