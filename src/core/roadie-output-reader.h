@@ -15,6 +15,7 @@ G_DECLARE_FINAL_TYPE (RoadieOutputReader, roadie_output_reader, ROADIE, OUTPUT_R
 
 /* Signals: "line" (const char *line, gsize len) and "eof". */
 RoadieOutputReader *roadie_output_reader_new  (GInputStream       *stream);
-void                roadie_output_reader_stop (RoadieOutputReader *self);
+void                roadie_output_reader_drain (RoadieOutputReader *self);
+void                roadie_output_reader_stop  (RoadieOutputReader *self);
 
 G_END_DECLS
