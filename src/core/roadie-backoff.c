@@ -49,7 +49,7 @@ roadie_backoff_delay_ms (const RoadieBackoffPolicy *policy,
 
   random01 = CLAMP (random01, 0.0, 1.0);
   delay = base * (1.0 + jitter * (2.0 * random01 - 1.0));
-  return (guint) MAX (0.0, round (delay));
+  return (guint) MAX (0.0, floor (delay));
 }
 
 double
