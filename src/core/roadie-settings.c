@@ -120,6 +120,22 @@ key_get_bounds (GSettingsSchemaKey  *schema_key,
     }
 }
 
+/* As a DJ would type it: 5, 1.5 (not 1.5000000000000000), true, ['-v']. */
+static char *
+format_value (GVariant *value)
+{
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
+    {
+      char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+      g_ascii_formatd (buffer, sizeof buffer, "%.15g", g_variant_get_double (value));
+      if (strpbrk (buffer, ".eEni") == NULL)
+        return g_strconcat (buffer, ".0", NULL);
+      return g_strdup (buffer);
+    }
+  return g_variant_print (value, FALSE);
+}
+
 /* "0 to 1000", or NULL when the key has no bounds. */
 static char *
 describe_bounds (GSettingsSchemaKey *schema_key)
@@ -132,8 +148,8 @@ describe_bounds (GSettingsSchemaKey *schema_key)
   key_get_bounds (schema_key, &min, &max);
   if (min == NULL || max == NULL)
     return NULL;
-  min_text = g_variant_print (min, FALSE);
-  max_text = g_variant_print (max, FALSE);
+  min_text = format_value (min);
+  max_text = format_value (max);
   return g_strdup_printf ("%s to %s", min_text, max_text);
 }
 
@@ -245,7 +261,12 @@ parse_value (GSettingsSchemaKey  *schema_key,
         argv = g_new0 (char *, 1);
       else if (!g_shell_parse_argv (text, NULL, &argv, &error))
         {
-          *reason = g_strdup_printf ("is not valid shell quoting (%s)", error->message);
+          /* GLib's own text repeats the whole value; say what to fix instead. */
+          if (g_error_matches (error, G_SHELL_ERROR, G_SHELL_ERROR_BAD_QUOTING))
+            *reason = g_strdup ("has a quote or backslash that is not closed; "
+                                "quote arguments like --name 'Deck A'");
+          else
+            *reason = g_strdup_printf ("is not valid shell quoting (%s)", error->message);
           return NULL;
         }
       value = g_variant_ref_sink (g_variant_new_strv ((const char * const *) argv, -1));
@@ -309,7 +330,7 @@ print_stored_value (RoadieSettings *self,
 {
   g_autoptr(GVariant) stored = g_settings_get_value (self->settings, key);
 
-  return g_variant_print (stored, FALSE);
+  return format_value (stored);
 }
 
 static void
