@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ static const GOptionEntry option_entries[] = {
   { "tag", 0, 0, G_OPTION_ARG_STRING, &opt_tag, "Ignored: a marker for finding this process tree in /proc", "STRING" },
   { "crash-after", 0, 0, G_OPTION_ARG_INT, &opt_crash_after, "Crash MS after ready", "MS" },
   { "exit-code", 0, 0, G_OPTION_ARG_INT, &opt_exit_code, "Exit code of the crash (default 1)", "N" },
-  { "crash-signal", 0, 0, G_OPTION_ARG_STRING, &opt_crash_signal, "Crash by this signal instead (SEGV, KILL, ABRT, … or a number)", "SIG" },
+  { "crash-signal", 0, 0, G_OPTION_ARG_STRING, &opt_crash_signal, "Crash by this signal instead (SEGV, KILL, ABRT, ... or a number)", "SIG" },
   { "hang-after", 0, 0, G_OPTION_ARG_INT, &opt_hang_after, "Stop answering MS after ready", "MS" },
   { "ignore-sigterm", 0, 0, G_OPTION_ARG_NONE, &opt_ignore_sigterm, "Ignore SIGTERM", NULL },
   { "slow-start", 0, 0, G_OPTION_ARG_INT, &opt_slow_start, "Wait MS before listening", "MS" },
@@ -100,6 +101,9 @@ crash (void)
       int signo = parse_signal (opt_crash_signal);
       sigset_t set;
 
+      /* Not earlier: undumpable processes hide /proc/PID/cwd and friends
+       * from the tests. */
+      prctl (PR_SET_DUMPABLE, 0);
       signal (signo, SIG_DFL);
       sigemptyset (&set);
       sigaddset (&set, signo);
@@ -348,9 +352,8 @@ main (int    argc,
   if (opt_flood_stdout < 0 || opt_print_lines < 0 || opt_slow_start < 0)
     usage_error (context, "sizes and times must not be negative");
 
-  /* Crashes are what this program is for; no core files, no coredump helper. */
+  /* Crashes are what this program is for: no core files. */
   setrlimit (RLIMIT_CORE, &no_core);
-  prctl (PR_SET_DUMPABLE, 0);
 
   if (opt_ignore_sigterm)
     signal (SIGTERM, SIG_IGN);

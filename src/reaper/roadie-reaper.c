@@ -1,16 +1,17 @@
-/* roadie-reaper.c: the small guard between Roadie and the audio server.
+/* roadie-reaper.c: the small helper between Roadie and the audio server.
  *
  *   roadie-reaper [--grace-ms MS] [--pid-fd FD] -- EXECUTABLE [ARGS...]
  *
- * It makes itself a child subreaper, starts the server in its own process
- * group, and forwards SIGTERM/SIGINT/SIGHUP (and the death of its parent) to
- * that group as SIGTERM. When the server exits, or GRACE after a stop was
- * asked for, it ends every remaining descendant (TERM, grace, KILL) and reaps
- * it, then exits with the server's status: the same exit code, or death by
- * the same signal. stdin, stdout and stderr pass through untouched.
+ * It makes itself a child subreaper, asks to be told (SIGTERM) when its parent
+ * dies, and starts the server in its own process group. SIGTERM, SIGINT and
+ * SIGHUP are forwarded to that group as SIGTERM. When the parent dies or the
+ * server exits, every remaining descendant gets SIGTERM, then SIGKILL once the
+ * grace period has passed, and is reaped. Then the reaper exits with the
+ * server's status; if the server died of a signal the reaper dies of the same
+ * signal, so whoever supervises it sees the real cause.
  *
- * Plain libc on purpose: it must keep working when everything above it has
- * died, and add next to nothing to the time Roadie needs to see a crash.
+ * Plain C and libc only, one thread, no asynchronous signal handlers: it must
+ * keep working when everything above it has died.
  */
 #include "config.h"
 
@@ -33,285 +34,366 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Like env(1) and timeout(1): 125 is the reaper's own failure, 127 a server
- * that could not be run. */
-#define EXIT_REAPER_FAILED 125
-#define EXIT_CANNOT_RUN    127
-
 #define DEFAULT_GRACE_MS 5000
-#define MAX_GRACE_MS     (24 * 3600 * 1000)
-/* After the final SIGKILL, rescan this often: orphans of processes that were
- * just killed reappear as our children and must be killed too. */
-#define RESCAN_INTERVAL_MS 20
-/* SIGKILLed processes normally vanish at once; one stuck in the kernel is
- * left to init after this long rather than holding Roadie's stop forever. */
-#define GIVE_UP_AFTER_KILL_MS 3000
+#define MAX_GRACE_MS (24LL * 60 * 60 * 1000)
+/* After SIGKILL, how often to look for stragglers (a process may fork between
+ * our scan and our kill), and how long to wait for the kernel to finish them
+ * before giving up: they are already dead then, only not yet reaped. */
+#define KILL_RESCAN_MS 20
+#define KILL_SETTLE_MS 1000
 
-#define USAGE "usage: roadie-reaper [--grace-ms MS] [--pid-fd FD] -- EXECUTABLE [ARGS...]"
+#define EXIT_USAGE 125
+#define EXIT_EXEC_FAILED 127
 
 typedef struct
 {
-  pid_t   self;
-  pid_t   server;
-  bool    server_running;
-  int     server_status;
-  int64_t grace_ms;
+  pid_t *pids;
+  size_t len;
+  size_t allocated;
+} PidList;
 
-  bool    stop_requested;      /* TERM sent to the server's group */
-  bool    remainder_signalled; /* TERM sent to what outlived the server */
-  bool    killing;             /* deadline passed, SIGKILL phase */
-  int64_t deadline_ms;         /* -1 while no deadline is armed */
-  int64_t give_up_ms;
+typedef struct
+{
+  long long grace_ms;
+  int pid_fd;
+  char **argv;
+
+  pid_t self;
+  pid_t server;
+  bool server_running;
+  int server_status;
+  bool server_started;
+
+  /* SIGTERM went to the server's group (a stop request or parent death). */
+  bool stop_requested;
+  /* SIGTERM went to every descendant (the server is gone, others remain). */
+  bool tree_terminated;
+  /* Processes that already had SIGTERM from us, so a rescan does not repeat it. */
+  PidList termed;
+  /* Monotonic ms when everything gets SIGKILL; -1 while none is set. */
+  long long deadline;
+  long long killed_at;
 } Reaper;
 
-typedef struct
-{
-  pid_t pid;
-  pid_t ppid;
-} ProcessLink;
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
-static int64_t
+static void
+usage_error (const char *message)
+{
+  fprintf (stderr,
+           "roadie-reaper: %s (usage: roadie-reaper [--grace-ms MS] [--pid-fd FD] -- EXECUTABLE [ARGS...])\n",
+           message);
+  exit (EXIT_USAGE);
+}
+
+static void
+fatal (const char *what)
+{
+  fprintf (stderr, "roadie-reaper: %s: %s\n", what, strerror (errno));
+  exit (EXIT_USAGE);
+}
+
+static long long
 now_ms (void)
 {
   struct timespec ts;
 
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-_Noreturn static void
-usage_error (const char *what,
-             const char *arg)
-{
-  if (arg != NULL)
-    fprintf (stderr, "roadie-reaper: %s '%s'; " USAGE "\n", what, arg);
-  else
-    fprintf (stderr, "roadie-reaper: %s; " USAGE "\n", what);
-  exit (EXIT_REAPER_FAILED);
-}
-
-_Noreturn static void
-fatal_errno (const char *what)
-{
-  fprintf (stderr, "roadie-reaper: %s: %s\n", what, strerror (errno));
-  exit (EXIT_REAPER_FAILED);
-}
-
-static long
-parse_number (const char *option,
-              const char *value,
-              long        min,
-              long        max)
+static bool
+parse_number (const char *text,
+              long long   min,
+              long long   max,
+              long long  *out)
 {
   char *end = NULL;
-  long number;
+  long long value;
 
-  if (value == NULL)
-    usage_error ("missing value for", option);
+  if (text == NULL || *text == '\0')
+    return false;
   errno = 0;
-  number = strtol (value, &end, 10);
-  if (errno != 0 || end == value || *end != '\0' || number < min || number > max)
-    usage_error ("invalid number for", option);
-  return number;
+  value = strtoll (text, &end, 10);
+  if (errno != 0 || *end != '\0' || value < min || value > max)
+    return false;
+  *out = value;
+  return true;
 }
 
-/* Ends the reaper the way the server ended: the parent then sees
- * WIFSIGNALED with the same signal, and logs the real cause. */
-_Noreturn static void
-die_like (int sig)
+/* Accepts "--name VALUE" and "--name=VALUE"; returns the value or NULL. */
+static const char *
+option_value (const char *name,
+              int        *i,
+              int         argc,
+              char      **argv)
 {
-  struct rlimit no_core = { 0, 0 };
-  sigset_t set;
+  size_t len = strlen (name);
+  const char *arg = argv[*i];
 
-  /* The server already dumped core if it was going to; a second dump of the
-   * reaper would only confuse whoever reads the crash reports. */
-  setrlimit (RLIMIT_CORE, &no_core);
-  prctl (PR_SET_DUMPABLE, 0);
-  fflush (NULL);
+  if (strncmp (arg, name, len) != 0)
+    return NULL;
+  if (arg[len] == '=')
+    return arg + len + 1;
+  if (arg[len] != '\0')
+    return NULL;
+  if (*i + 1 >= argc)
+    {
+      char message[128];
 
-  signal (sig, SIG_DFL);
-  sigemptyset (&set);
-  sigaddset (&set, sig);
-  sigprocmask (SIG_UNBLOCK, &set, NULL);
-  raise (sig);
-
-  /* Still alive: a signal whose default is to be ignored or to stop. */
-  _exit (128 + sig);
+      snprintf (message, sizeof message, "%s needs a value", name);
+      usage_error (message);
+    }
+  *i += 1;
+  return argv[*i];
 }
 
-/* Every live process's parent link, read from /proc/PID/stat. */
-static ProcessLink *
-read_process_links (size_t *n_links)
+static void
+parse_arguments (Reaper *reaper,
+                 int     argc,
+                 char  **argv)
 {
-  ProcessLink *links = NULL;
-  size_t n = 0, allocated = 0;
-  struct dirent *entry;
+  int i;
+
+  reaper->grace_ms = DEFAULT_GRACE_MS;
+  reaper->pid_fd = -1;
+
+  for (i = 1; i < argc; i++)
+    {
+      const char *value;
+      long long number;
+
+      if (strcmp (argv[i], "--") == 0)
+        {
+          i++;
+          break;
+        }
+      if (argv[i][0] != '-')
+        break;
+      if ((value = option_value ("--grace-ms", &i, argc, argv)) != NULL)
+        {
+          if (!parse_number (value, 0, MAX_GRACE_MS, &number))
+            usage_error ("--grace-ms wants milliseconds from 0 to 86400000");
+          reaper->grace_ms = number;
+        }
+      else if ((value = option_value ("--pid-fd", &i, argc, argv)) != NULL)
+        {
+          if (!parse_number (value, 0, INT_MAX, &number) || fcntl ((int) number, F_GETFD) < 0)
+            usage_error ("--pid-fd wants an open file descriptor");
+          reaper->pid_fd = (int) number;
+        }
+      else
+        {
+          char message[256];
+
+          snprintf (message, sizeof message, "unknown option %.200s", argv[i]);
+          usage_error (message);
+        }
+    }
+
+  if (i >= argc)
+    usage_error ("no executable given");
+  reaper->argv = argv + i;
+}
+
+static void
+pid_list_add (PidList *list,
+              pid_t    pid)
+{
+  if (list->len == list->allocated)
+    {
+      size_t allocated = list->allocated ? list->allocated * 2 : 64;
+      pid_t *pids = realloc (list->pids, allocated * sizeof *pids);
+
+      /* Out of memory: forget the oldest entries rather than stop working. */
+      if (pids == NULL)
+        {
+          list->len = 0;
+          return;
+        }
+      list->pids = pids;
+      list->allocated = allocated;
+    }
+  list->pids[list->len++] = pid;
+}
+
+static bool
+pid_list_contains (const PidList *list,
+                   pid_t          pid)
+{
+  for (size_t i = 0; i < list->len; i++)
+    if (list->pids[i] == pid)
+      return true;
+  return false;
+}
+
+typedef struct
+{
+  pid_t pid;
+  pid_t ppid;
+  bool zombie;
+} ProcEntry;
+
+/* Parent and state from /proc/PID/stat. The name field may hold spaces and
+ * parentheses, so parse after the last ')'. */
+static bool
+read_proc_stat (int        proc_fd,
+                const char *name,
+                ProcEntry  *entry)
+{
+  char path[64];
+  char buf[512];
+  ssize_t n;
+  int fd;
+  char *p;
+  char state;
+  long ppid;
+
+  snprintf (path, sizeof path, "%s/stat", name);
+  fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  p = strrchr (buf, ')');
+  if (p == NULL || sscanf (p + 1, " %c %ld", &state, &ppid) != 2)
+    return false;
+  entry->pid = (pid_t) strtol (name, NULL, 10);
+  entry->ppid = (pid_t) ppid;
+  entry->zombie = state == 'Z' || state == 'X';
+  return true;
+}
+
+/* Every live descendant of the reaper, following ppid links transitively
+ * through /proc. This finds grandchildren that setsid()ed away from the
+ * server's group, which a group kill misses. */
+static void
+collect_descendants (pid_t    root,
+                     PidList *out)
+{
+  ProcEntry *entries = NULL;
+  size_t n_entries = 0, allocated = 0;
+  PidList tree = { 0 };
+  struct dirent *dirent;
   DIR *dir;
 
-  *n_links = 0;
+  out->len = 0;
   dir = opendir ("/proc");
   if (dir == NULL)
-    return NULL;
-
-  while ((entry = readdir (dir)) != NULL)
+    return;
+  while ((dirent = readdir (dir)) != NULL)
     {
-      char path[64], stat[512];
-      const char *close_paren;
-      char *end = NULL;
-      char state = '?';
-      int fd, ppid = 0;
-      ssize_t len;
-      long pid;
+      ProcEntry entry;
 
-      pid = strtol (entry->d_name, &end, 10);
-      if (pid <= 0 || *end != '\0')
+      if (dirent->d_name[0] < '1' || dirent->d_name[0] > '9')
         continue;
-      snprintf (path, sizeof path, "/proc/%ld/stat", pid);
-      fd = open (path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0)
+      if (!read_proc_stat (dirfd (dir), dirent->d_name, &entry))
         continue;
-      len = read (fd, stat, sizeof stat - 1);
-      close (fd);
-      if (len <= 0)
-        continue;
-      stat[len] = '\0';
-
-      /* The command name may contain spaces and parentheses: parse after
-       * the last ')'. */
-      close_paren = strrchr (stat, ')');
-      if (close_paren == NULL || sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2)
-        continue;
-
-      if (n == allocated)
+      if (n_entries == allocated)
         {
-          size_t new_allocated = allocated ? allocated * 2 : 256;
-          ProcessLink *grown = realloc (links, new_allocated * sizeof *links);
+          size_t bigger = allocated ? allocated * 2 : 256;
+          ProcEntry *grown = realloc (entries, bigger * sizeof *grown);
 
           if (grown == NULL)
             break;
-          links = grown;
-          allocated = new_allocated;
+          entries = grown;
+          allocated = bigger;
         }
-      links[n].pid = (pid_t) pid;
-      links[n].ppid = ppid;
-      n++;
+      entries[n_entries++] = entry;
     }
   closedir (dir);
 
-  *n_links = n;
-  return links;
-}
-
-static int
-compare_links (const void *a,
-               const void *b)
-{
-  pid_t pa = ((const ProcessLink *) a)->pid;
-  pid_t pb = ((const ProcessLink *) b)->pid;
-
-  return (pa > pb) - (pa < pb);
-}
-
-/* Sends sig to every descendant of the reaper, found through the ppid links
- * in /proc. Grandchildren that left the server's session or group are found
- * too: while their parent lives they hang below it, once it dies they are
- * reparented to us (we are their subreaper). Returns how many it found. */
-static size_t
-signal_descendants (pid_t self,
-                    int   sig)
-{
-  ProcessLink *links;
-  bool *below, changed = true;
-  size_t n = 0, found = 0;
-
-  links = read_process_links (&n);
-  if (links == NULL)
-    return 0;
-  below = calloc (n, sizeof *below);
-  if (below == NULL)
-    {
-      free (links);
-      return 0;
-    }
-
-  qsort (links, n, sizeof *links, compare_links);
-  while (changed)
-    {
-      changed = false;
-      for (size_t i = 0; i < n; i++)
+  /* Breadth first from the root: tree holds the root and every descendant,
+   * each examined once as a parent. */
+  pid_list_add (&tree, root);
+  for (size_t parent = 0; parent < tree.len; parent++)
+    for (size_t i = 0; i < n_entries; i++)
+      if (entries[i].ppid == tree.pids[parent] && entries[i].pid != root
+          && !pid_list_contains (&tree, entries[i].pid))
         {
-          ProcessLink key = { links[i].ppid, 0 };
-          ProcessLink *parent;
-
-          if (below[i])
-            continue;
-          if (links[i].ppid == self)
-            below[i] = true;
-          else if ((parent = bsearch (&key, links, n, sizeof *links, compare_links)) != NULL)
-            below[i] = below[parent - links];
-          changed |= below[i];
+          pid_list_add (&tree, entries[i].pid);
+          if (!entries[i].zombie)
+            pid_list_add (out, entries[i].pid);
         }
-    }
 
-  for (size_t i = 0; i < n; i++)
-    if (below[i] && links[i].pid != self)
-      {
-        kill (links[i].pid, sig);
-        /* A stopped process would hold a TERM until someone continues it. */
-        if (sig == SIGTERM)
-          kill (links[i].pid, SIGCONT);
-        found++;
-      }
-
-  free (below);
-  free (links);
-  return found;
+  free (tree.pids);
+  free (entries);
 }
 
-/* The server's process group while we know it exists (its leader is not
- * reaped yet, so the id cannot be reused), and every descendant. */
+/* The server's process group; the server itself too if it left the group. */
 static void
-signal_everything (Reaper *reaper,
-                   int     sig)
+signal_server_group (Reaper *reaper,
+                     int     signo)
 {
-  if (reaper->server_running)
+  kill (-reaper->server, signo);
+  if (reaper->server_running && getpgid (reaper->server) != reaper->server)
+    kill (reaper->server, signo);
+}
+
+/* SIGTERM everything below us, once per process. */
+static void
+terminate_tree (Reaper *reaper)
+{
+  PidList descendants = { 0 };
+
+  if (!pid_list_contains (&reaper->termed, -reaper->server))
     {
-      killpg (reaper->server, sig);
-      if (sig == SIGTERM)
-        killpg (reaper->server, SIGCONT);
+      kill (-reaper->server, SIGTERM);
+      pid_list_add (&reaper->termed, -reaper->server);
     }
-  signal_descendants (reaper->self, sig);
+  collect_descendants (reaper->self, &descendants);
+  for (size_t i = 0; i < descendants.len; i++)
+    if (!pid_list_contains (&reaper->termed, descendants.pids[i]))
+      {
+        kill (descendants.pids[i], SIGTERM);
+        pid_list_add (&reaper->termed, descendants.pids[i]);
+      }
+  free (descendants.pids);
+  reaper->tree_terminated = true;
 }
 
 static void
-arm_deadline (Reaper *reaper)
+kill_tree (Reaper *reaper)
 {
-  int64_t deadline = now_ms () + reaper->grace_ms;
+  PidList descendants = { 0 };
 
-  if (reaper->deadline_ms < 0 || deadline < reaper->deadline_ms)
-    reaper->deadline_ms = deadline;
+  kill (-reaper->server, SIGKILL);
+  collect_descendants (reaper->self, &descendants);
+  for (size_t i = 0; i < descendants.len; i++)
+    kill (descendants.pids[i], SIGKILL);
+  free (descendants.pids);
+}
+
+static void
+set_deadline (Reaper *reaper)
+{
+  long long deadline = now_ms () + reaper->grace_ms;
+
+  if (reaper->deadline < 0 || deadline < reaper->deadline)
+    reaper->deadline = deadline;
 }
 
 static void
 request_stop (Reaper *reaper)
 {
-  if (reaper->stop_requested || !reaper->server_running)
+  if (reaper->stop_requested)
     return;
   reaper->stop_requested = true;
-  killpg (reaper->server, SIGTERM);
-  killpg (reaper->server, SIGCONT);
-  arm_deadline (reaper);
+  if (reaper->server_running)
+    signal_server_group (reaper, SIGTERM);
+  set_deadline (reaper);
 }
 
-/* Reaps every child that has exited. Returns true when no child is left at
- * all: then no descendant is left either, because orphans of our
- * descendants are reparented to us. This is the fast path after a crash. */
+/* Reaps whatever has exited. Returns true once we have no children left. */
 static bool
 reap_children (Reaper *reaper)
 {
   for (;;)
     {
-      int status = 0;
+      int status;
       pid_t pid = waitpid (-1, &status, WNOHANG);
 
       if (pid > 0)
@@ -327,228 +409,220 @@ reap_children (Reaper *reaper)
         return false;
       if (errno == EINTR)
         continue;
-      return errno == ECHILD;
+      /* ECHILD: nothing below us at all, since orphans reparent to us. */
+      return true;
     }
-}
-
-_Noreturn static void
-exec_server (char           **argv,
-             pid_t            reaper_pid,
-             int              pid_fd,
-             const sigset_t  *empty)
-{
-  setpgid (0, 0);
-
-  /* Backstop for when the reaper itself is SIGKILLed. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != reaper_pid)
-    raise (SIGKILL);
-
-  /* Like a service manager: the server starts with default dispositions and
-   * nothing blocked, whatever Roadie had. */
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP)
-      signal (sig, SIG_DFL);
-  sigprocmask (SIG_SETMASK, empty, NULL);
-
-  if (pid_fd >= 0)
-    close (pid_fd);
-
-  execvp (argv[0], argv);
-  fprintf (stderr, "roadie-reaper: cannot run %s: %s\n", argv[0], strerror (errno));
-  fflush (stderr);
-  _exit (EXIT_CANNOT_RUN);
 }
 
 static void
-report_pid (int   pid_fd,
-            pid_t pid)
+write_pid (int   fd,
+           pid_t pid)
 {
-  char buf[32];
-  int len = snprintf (buf, sizeof buf, "%ld\n", (long) pid);
-  const char *p = buf;
+  char text[32];
+  int len = snprintf (text, sizeof text, "%ld\n", (long) pid);
+  const char *p = text;
 
-  /* Nobody reading (Roadie died) is not our problem: SIGPIPE is ignored and
-   * the parent-death signal tells us what to do. */
   while (len > 0)
     {
-      ssize_t written = write (pid_fd, p, (size_t) len);
+      ssize_t n = write (fd, p, (size_t) len);
 
-      if (written < 0 && errno == EINTR)
+      if (n < 0 && errno == EINTR)
         continue;
-      if (written <= 0)
+      if (n <= 0)
         break;
-      p += written;
-      len -= (int) written;
+      p += n;
+      len -= (int) n;
     }
-  close (pid_fd);
+  close (fd);
 }
 
-/* Handles the signals that arrived; returns false if signalfd broke. */
-static bool
-read_signals (Reaper *reaper,
-              int     signal_fd)
+static void
+start_server (Reaper         *reaper,
+              const sigset_t *original_mask,
+              void          (*original_sigpipe) (int))
 {
-  for (;;)
+  pid_t pid;
+
+  pid = fork ();
+  if (pid < 0)
+    fatal ("cannot fork");
+
+  if (pid == 0)
     {
-      struct signalfd_siginfo info[8];
-      ssize_t len = read (signal_fd, info, sizeof info);
-
-      if (len < 0 && errno == EINTR)
-        continue;
-      if (len < 0 && errno == EAGAIN)
-        return true;
-      if (len <= 0)
-        return false;
-
-      for (size_t i = 0; i < (size_t) len / sizeof info[0]; i++)
-        if (info[i].ssi_signo != SIGCHLD)
-          request_stop (reaper);
+      /* Backstop should the reaper itself be SIGKILLed. */
+      setpgid (0, 0);
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid () != reaper->self)
+        _exit (EXIT_EXEC_FAILED);
+      for (size_t i = 0; i < sizeof handled_signals / sizeof handled_signals[0]; i++)
+        signal (handled_signals[i], SIG_DFL);
+      signal (SIGPIPE, original_sigpipe);
+      sigprocmask (SIG_SETMASK, original_mask, NULL);
+      if (reaper->pid_fd >= 0)
+        close (reaper->pid_fd);
+      execvp (reaper->argv[0], reaper->argv);
+      dprintf (STDERR_FILENO, "roadie-reaper: cannot run %s: %s\n",
+               reaper->argv[0], strerror (errno));
+      _exit (EXIT_EXEC_FAILED);
     }
+
+  /* Also here, so a group kill right after fork cannot miss the child. */
+  setpgid (pid, pid);
+  reaper->server = pid;
+  reaper->server_running = true;
+  reaper->server_started = true;
+  if (reaper->pid_fd >= 0)
+    {
+      write_pid (reaper->pid_fd, pid);
+      reaper->pid_fd = -1;
+    }
+}
+
+/* Death by signo with its default action, as the server died. */
+static void
+exit_with_signal (int signo)
+{
+  sigset_t set;
+  struct rlimit no_core = { 0, 0 };
+
+  fflush (NULL);
+  /* The server may have dumped core; the reaper's own image is of no use. */
+  setrlimit (RLIMIT_CORE, &no_core);
+  prctl (PR_SET_DUMPABLE, 0);
+  signal (signo, SIG_DFL);
+  sigemptyset (&set);
+  sigaddset (&set, signo);
+  sigprocmask (SIG_UNBLOCK, &set, NULL);
+  raise (signo);
+  _exit (128 + signo);
+}
+
+/* Exit the way the server did: same code, or death by the same signal. */
+static void
+exit_like (int status)
+{
+  if (WIFEXITED (status))
+    exit (WEXITSTATUS (status));
+  if (WIFSIGNALED (status))
+    exit_with_signal (WTERMSIG (status));
+  exit (EXIT_USAGE);
 }
 
 int
-main (int   argc,
-      char *argv[])
+main (int    argc,
+      char **argv)
 {
   Reaper reaper = { 0 };
-  sigset_t handled, previous, empty;
+  sigset_t handled, original_mask;
+  void (*original_sigpipe) (int);
   pid_t parent_before;
-  const char *pid_fd_arg = NULL;
-  int pid_fd = -1, signal_fd, i;
-  bool parent_gone;
+  struct pollfd pfd;
+  int sfd;
 
-  reaper.grace_ms = DEFAULT_GRACE_MS;
-  reaper.deadline_ms = -1;
-
-  for (i = 1; i < argc; i++)
-    {
-      const char *arg = argv[i];
-
-      if (strcmp (arg, "--") == 0)
-        {
-          i++;
-          break;
-        }
-      else if (strcmp (arg, "--grace-ms") == 0)
-        reaper.grace_ms = parse_number (arg, argv[++i], 0, MAX_GRACE_MS);
-      else if (strncmp (arg, "--grace-ms=", 11) == 0)
-        reaper.grace_ms = parse_number ("--grace-ms", arg + 11, 0, MAX_GRACE_MS);
-      else if (strcmp (arg, "--pid-fd") == 0)
-        {
-          pid_fd_arg = argv[++i];
-          pid_fd = (int) parse_number (arg, pid_fd_arg, 0, INT_MAX);
-        }
-      else if (strncmp (arg, "--pid-fd=", 9) == 0)
-        {
-          pid_fd_arg = arg + 9;
-          pid_fd = (int) parse_number ("--pid-fd", pid_fd_arg, 0, INT_MAX);
-        }
-      else if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
-        {
-          printf (USAGE "\n");
-          return 0;
-        }
-      else if (arg[0] == '-')
-        usage_error ("unknown option", arg);
-      else
-        break;
-    }
-  if (i >= argc)
-    usage_error ("no server command given", NULL);
-  if (pid_fd >= 0 && fcntl (pid_fd, F_SETFD, FD_CLOEXEC) < 0)
-    usage_error ("--pid-fd names no open file descriptor:", pid_fd_arg);
-
+  parse_arguments (&reaper, argc, argv);
   reaper.self = getpid ();
+  reaper.deadline = -1;
+  reaper.killed_at = -1;
+  if (reaper.pid_fd >= 0)
+    fcntl (reaper.pid_fd, F_SETFD, FD_CLOEXEC);
 
-  /* Block first, so that neither the parent-death signal nor a stop request
-   * can kill us before we can forward it. */
-  sigemptyset (&empty);
+  /* Signals are read synchronously from a signalfd, so block them first:
+   * the parent-death signal must not kill us before we can act on it. */
   sigemptyset (&handled);
-  sigaddset (&handled, SIGTERM);
-  sigaddset (&handled, SIGINT);
-  sigaddset (&handled, SIGHUP);
-  sigaddset (&handled, SIGCHLD);
-  if (sigprocmask (SIG_BLOCK, &handled, &previous) < 0)
-    fatal_errno ("cannot block signals");
-  signal (SIGPIPE, SIG_IGN);
+  for (size_t i = 0; i < sizeof handled_signals / sizeof handled_signals[0]; i++)
+    sigaddset (&handled, handled_signals[i]);
+  if (sigprocmask (SIG_BLOCK, &handled, &original_mask) < 0)
+    fatal ("cannot block signals");
+  /* An inherited SIG_IGN for SIGCHLD would make the kernel reap the server
+   * for us and lose its status; the others are blocked and read below. */
+  for (size_t i = 0; i < sizeof handled_signals / sizeof handled_signals[0]; i++)
+    signal (handled_signals[i], SIG_DFL);
+  sfd = signalfd (-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0)
+    fatal ("cannot create a signalfd");
+  /* A closed pipe must be an error return, not our death. */
+  original_sigpipe = signal (SIGPIPE, SIG_IGN);
 
   parent_before = getppid ();
   if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
-    fatal_errno ("cannot become a child subreaper");
+    fatal ("cannot become a child subreaper");
   if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0)
-    fatal_errno ("cannot ask for a parent-death signal");
-  /* The parent may have died before the prctl: then no signal comes. */
-  parent_gone = getppid () != parent_before;
-
-  signal_fd = signalfd (-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (signal_fd < 0)
-    fatal_errno ("cannot create a signalfd");
-
-  if (parent_gone)
+    fatal ("cannot ask for the parent-death signal");
+  if (getppid () != parent_before)
     {
-      /* Nobody is left to supervise a server; do not start one. */
-      die_like (SIGTERM);
+      /* The parent died before the death signal was armed: do not start a
+       * server nobody will ever stop. */
+      exit_with_signal (SIGTERM);
     }
 
-  fflush (NULL);
-  reaper.server = fork ();
-  if (reaper.server < 0)
-    fatal_errno ("cannot fork");
-  if (reaper.server == 0)
-    exec_server (argv + i, reaper.self, pid_fd, &empty);
+  start_server (&reaper, &original_mask, original_sigpipe);
 
-  /* Also here, so that killpg works before the child got to run. */
-  setpgid (reaper.server, reaper.server);
-  reaper.server_running = true;
-  if (pid_fd >= 0)
-    report_pid (pid_fd, reaper.server);
-
+  pfd.fd = sfd;
+  pfd.events = POLLIN;
   for (;;)
     {
-      struct pollfd pfd = { signal_fd, POLLIN, 0 };
-      int64_t now;
-      int timeout = -1;
+      struct signalfd_siginfo info;
+      long long now;
+      int timeout;
+      bool no_children = reap_children (&reaper);
 
-      if (reap_children (&reaper) && !reaper.server_running)
-        break;
-
-      if (!reaper.server_running && !reaper.remainder_signalled)
+      if (!reaper.server_running)
         {
-          /* Something outlived the server: a worker, or a grandchild that
-           * double-forked into its own session. */
-          reaper.remainder_signalled = true;
-          signal_everything (&reaper, SIGTERM);
-          arm_deadline (&reaper);
+          if (no_children)
+            break;
+          /* The server is gone but something it started lives on. */
+          if (!reaper.tree_terminated)
+            {
+              terminate_tree (&reaper);
+              set_deadline (&reaper);
+            }
         }
 
       now = now_ms ();
-      if (reaper.deadline_ms >= 0 && now >= reaper.deadline_ms && !reaper.killing)
+      if (reaper.deadline >= 0 && now >= reaper.deadline)
         {
-          reaper.killing = true;
-          reaper.give_up_ms = now + GIVE_UP_AFTER_KILL_MS;
-        }
-      if (reaper.killing)
-        {
-          if (now >= reaper.give_up_ms)
+          if (reaper.killed_at < 0)
+            reaper.killed_at = now;
+          else if (now - reaper.killed_at >= KILL_SETTLE_MS)
             break;
-          signal_everything (&reaper, SIGKILL);
-          timeout = RESCAN_INTERVAL_MS;
+          kill_tree (&reaper);
+          timeout = KILL_RESCAN_MS;
         }
-      else if (reaper.deadline_ms >= 0)
-        timeout = (int) (reaper.deadline_ms - now);
+      else if (reaper.deadline >= 0)
+        timeout = (int) (reaper.deadline - now);
+      else
+        timeout = -1;
 
       if (poll (&pfd, 1, timeout) < 0 && errno != EINTR)
-        fatal_errno ("cannot wait for signals");
-      if (pfd.revents != 0 && !read_signals (&reaper, signal_fd))
-        fatal_errno ("cannot read signals");
+        fatal ("cannot wait for signals");
+
+      while (read (sfd, &info, sizeof info) == (ssize_t) sizeof info)
+        {
+          switch (info.ssi_signo)
+            {
+            case SIGTERM:
+            case SIGINT:
+            case SIGHUP:
+              request_stop (&reaper);
+              break;
+            case SIGCHLD:
+            default:
+              /* Reaped at the top of the loop. */
+              break;
+            }
+        }
+
+      /* New orphans may have reparented to us since the last scan. */
+      if (!reaper.server_running && reaper.tree_terminated && reaper.killed_at < 0)
+        terminate_tree (&reaper);
     }
 
-  close (signal_fd);
-
   if (reaper.server_running)
-    die_like (SIGKILL);
-  if (WIFSIGNALED (reaper.server_status))
-    die_like (WTERMSIG (reaper.server_status));
-  return WEXITSTATUS (reaper.server_status);
+    {
+      /* Only when SIGKILL did not finish the server within the settle time
+       * (uninterruptible sleep): report it as killed. */
+      exit_with_signal (SIGKILL);
+    }
+  exit_like (reaper.server_status);
+  return EXIT_USAGE;
 }
