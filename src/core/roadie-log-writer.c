@@ -35,6 +35,7 @@ struct _RoadieLogWriter
 
   int      fd;          /* -1 while closed; reopened by the next write */
   gint64   size;        /* bytes in the open file */
+  gboolean rotatable;   /* a regular file, not a device or a pipe */
 
   char    *buffer;      /* reused for every line */
   gsize    buffer_size;
@@ -104,18 +105,12 @@ open_file (RoadieLogWriter  *self,
       close (fd);
       return set_unwritable_error (self, saved_errno, error);
     }
-  if (!S_ISREG (st.st_mode))
-    {
-      close (fd);
-      g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_LOG_UNWRITABLE,
-                   "Cannot write the audio server log %s: it is not a regular file; "
-                   "choose another log file in Preferences",
-                   self->path);
-      return FALSE;
-    }
 
   self->fd = fd;
   self->size = st.st_size;
+  /* /dev/stderr under systemd or /dev/null are fine targets, but renaming
+   * them away would be wrong: only regular files are rotated. */
+  self->rotatable = S_ISREG (st.st_mode);
   return TRUE;
 }
 
@@ -174,7 +169,7 @@ write_record (RoadieLogWriter  *self,
   if (!open_file (self, 0, error))
     return FALSE;
 
-  if (self->size > 0 && self->size + (gint64) len > self->max_bytes)
+  if (self->rotatable && self->size > 0 && self->size + (gint64) len > self->max_bytes)
     {
       if (!rotate (self, error))
         return FALSE;
