@@ -84,11 +84,16 @@ roadie_deps_ensure ()
 
   mapfile -t missing < <(roadie_deps_missing "${wanted[@]}")
   if (( ${#missing[@]} > 0 )); then
-    roadie_deps_log "installing ${missing[*]}"
+    roadie_deps_log "missing: ${missing[*]}"
     if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
-      roadie_deps_log "not root and no sudo. As root, run:"
+      roadie_deps_log "not root and no sudo to install them. As root, run:"
       roadie_deps_log "  apt-get update && apt-get install --no-install-recommends ${missing[*]}"
       return 1
+    fi
+    if [[ $(id -u) -eq 0 ]]; then
+      roadie_deps_log "installing them with apt-get"
+    else
+      roadie_deps_log "installing them with sudo apt-get"
     fi
     if ! roadie_deps_apt update -q \
        || ! roadie_deps_apt install -y -q --no-install-recommends \
