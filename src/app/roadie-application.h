@@ -1,12 +1,13 @@
 /* roadie-application.h: the single-instance Roadie application.
  *
- * Owns the settings, the supervisor and the control API; shows the window,
- * or with --headless runs without one until SIGTERM/SIGINT.
+ * Owns the RoadieService (settings, supervisor, control API) and shows the
+ * window. `roadie --headless` does not use it: see roadie-headless.h.
  */
 #pragma once
 
 #include <adwaita.h>
 
+#include "roadie-service.h"
 #include "roadie-supervisor.h"
 
 G_BEGIN_DECLS
@@ -15,7 +16,9 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (RoadieApplication, roadie_application, ROADIE, APPLICATION, AdwApplication)
 
-RoadieApplication *roadie_application_new            (gboolean           headless);
+RoadieApplication *roadie_application_new            (void);
+/* NULL before startup. */
+RoadieService     *roadie_application_get_service    (RoadieApplication *self);
 RoadieSupervisor  *roadie_application_get_supervisor (RoadieApplication *self);
 
 G_END_DECLS

@@ -14,4 +14,9 @@ G_DECLARE_FINAL_TYPE (RoadieWindow, roadie_window, ROADIE, WINDOW, AdwApplicatio
 RoadieWindow *roadie_window_new (GtkApplication   *application,
                                  RoadieSupervisor *supervisor);
 
+/* Why the control API is not running, or NULL; shown as a warning row.
+ * Also the "control-api-problem" property. */
+void          roadie_window_set_control_api_problem (RoadieWindow *self,
+                                                     const char   *message);
+
 G_END_DECLS
