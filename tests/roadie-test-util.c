@@ -3,14 +3,19 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define G_SETTINGS_ENABLE_BACKEND
 #include <gio/gsettingsbackend.h>
+#include <glib-unix.h>
 
 #include "roadie-test-util.h"
 
@@ -71,6 +76,12 @@ roadie_test_init_environment (void)
         }
   }
   atexit (remove_tmpdir);
+  roadie_test_allow_roadie_warnings ();
+}
+
+void
+roadie_test_allow_roadie_warnings (void)
+{
   g_test_log_set_fatal_handler (allow_roadie_warnings, NULL);
 }
 
@@ -279,4 +290,124 @@ roadie_test_read_file (const char *path,
   if (!g_file_get_contents (path, &contents, length, NULL))
     return NULL;
   return contents;
+}
+
+/* Private X server and D-Bus session for GUI tests. */
+
+static GPid xvfb_pid;
+static GPid dbus_pid;
+static char *xvfb_display;
+static char *dbus_address;
+
+static void
+stop_private_servers (void)
+{
+  GPid *pids[] = { &dbus_pid, &xvfb_pid };
+
+  for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
+    if (*pids[i] > 0)
+      {
+        kill (*pids[i], SIGTERM);
+        waitpid (*pids[i], NULL, 0);
+        *pids[i] = 0;
+      }
+}
+
+static void
+die_with_test (gpointer user_data)
+{
+  /* Runs in the child: a crashed or killed test leaves no server behind. */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* Spawns argv with the write end of a pipe as fd 3 (where both Xvfb
+ * -displayfd and dbus-daemon --print-address write) and returns the first
+ * line written there. */
+static char *
+spawn_and_read_fd3 (const char * const *argv,
+                    GPid               *pid)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) line = g_string_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  int fds[2];
+  int target_fd = 3;
+
+  if (!g_unix_open_pipe (fds, FD_CLOEXEC, &error))
+    g_error ("pipe: %s", error->message);
+
+  if (!g_spawn_async_with_pipes_and_fds (NULL, argv, NULL,
+                                         G_SPAWN_SEARCH_PATH |
+                                         G_SPAWN_DO_NOT_REAP_CHILD |
+                                         G_SPAWN_STDOUT_TO_DEV_NULL |
+                                         G_SPAWN_STDERR_TO_DEV_NULL,
+                                         die_with_test, NULL,
+                                         -1, -1, -1,
+                                         &fds[1], &target_fd, 1,
+                                         pid, NULL, NULL, NULL,
+                                         &error))
+    g_error ("could not run %s: %s", argv[0], error->message);
+  close (fds[1]);
+
+  while (line->len == 0 || line->str[line->len - 1] != '\n')
+    {
+      struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+      gint64 left_ms = (deadline - g_get_monotonic_time ()) / 1000;
+      char buf[256];
+      ssize_t n;
+
+      if (left_ms <= 0 || poll (&pfd, 1, (int) left_ms) <= 0)
+        g_error ("%s did not report its address within 20 s", argv[0]);
+      n = read (fds[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        g_error ("%s exited before reporting its address", argv[0]);
+      g_string_append_len (line, buf, n);
+    }
+  close (fds[0]);
+
+  g_strchomp (line->str);
+  return g_string_free (g_steal_pointer (&line), FALSE);
+}
+
+static void
+register_cleanup (void)
+{
+  static gboolean registered;
+
+  if (!registered)
+    atexit (stop_private_servers);
+  registered = TRUE;
+}
+
+const char *
+roadie_test_start_xvfb (void)
+{
+  const char *argv[] = {
+    "Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1280x900x24", NULL
+  };
+  g_autofree char *number = NULL;
+
+  g_assert (xvfb_pid == 0);
+  register_cleanup ();
+  number = spawn_and_read_fd3 (argv, &xvfb_pid);
+  xvfb_display = g_strconcat (":", number, NULL);
+  g_setenv ("DISPLAY", xvfb_display, TRUE);
+  g_unsetenv ("WAYLAND_DISPLAY");
+  return xvfb_display;
+}
+
+const char *
+roadie_test_start_dbus (void)
+{
+  const char *argv[] = {
+    "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=3", NULL
+  };
+
+  g_assert (dbus_pid == 0);
+  register_cleanup ();
+  dbus_address = spawn_and_read_fd3 (argv, &dbus_pid);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", dbus_address, TRUE);
+  return dbus_address;
 }

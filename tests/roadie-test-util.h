@@ -10,6 +10,10 @@ G_BEGIN_DECLS
  * the Roadie domain warn without aborting (crashes are expected in tests). */
 void      roadie_test_init_environment (void);
 const char *roadie_test_tmpdir         (void);
+/* GTest resets the fatal-log handler before every test case: call this at
+ * the start of each case (or in its fixture setup) that provokes warnings
+ * in the Roadie/RoadieEngine domains. */
+void      roadie_test_allow_roadie_warnings (void);
 
 /* An ephemeral TCP port on 127.0.0.1 that was free a moment ago. */
 guint16   roadie_test_free_port        (void);
@@ -40,6 +44,14 @@ const char *roadie_test_roadie         (void);
 
 /* A GSettings for io.github.roadie.Roadie on the memory backend. */
 GSettings *roadie_test_new_gsettings   (void);
+
+/* A private X server (Xvfb, 1280x900x24, no TCP) for GUI tests: sets DISPLAY
+ * and returns it, e.g. ":99". Call before GTK is initialised; the server is
+ * killed at exit (and dies with the test if the test crashes). */
+const char *roadie_test_start_xvfb     (void);
+/* A private D-Bus session bus: sets DBUS_SESSION_BUS_ADDRESS and returns it.
+ * Killed at exit like the X server. */
+const char *roadie_test_start_dbus     (void);
 
 /* Reads a whole file; NULL if missing. */
 char     *roadie_test_read_file        (const char         *path,
