@@ -12,8 +12,34 @@
 #include "roadie-test-util.h"
 
 /* Messages of the Roadie domain, "W: text" or "M: text", captured so the
- * tests can check what a DJ would see in the journal, and how often. */
+ * tests can check what a DJ would see in the journal, and how often.
+ * Caught on both paths: a domain handler for plain g_log() and a writer
+ * for structured logging, whichever the build uses. */
 static GPtrArray *roadie_log;
+
+static void
+record_roadie_message (GLogLevelFlags  log_level,
+                       const char     *message)
+{
+  if (log_level & G_LOG_LEVEL_WARNING)
+    g_ptr_array_add (roadie_log, g_strconcat ("W: ", message, NULL));
+  else if (log_level & G_LOG_LEVEL_MESSAGE)
+    g_ptr_array_add (roadie_log, g_strconcat ("M: ", message, NULL));
+  if (g_test_verbose ())
+    g_printerr ("# %s\n", message);
+}
+
+static void
+capture_handler (const char     *log_domain,
+                 GLogLevelFlags  log_level,
+                 const char     *message,
+                 gpointer        user_data)
+{
+  if (log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE))
+    record_roadie_message (log_level, message);
+  else
+    g_log_default_handler (log_domain, log_level, message, user_data);
+}
 
 static GLogWriterOutput
 capture_writer (GLogLevelFlags   log_level,
@@ -32,19 +58,22 @@ capture_writer (GLogLevelFlags   log_level,
         message = fields[i].value;
     }
 
-  if (g_strcmp0 (domain, "Roadie") != 0 || message == NULL)
+  if (g_strcmp0 (domain, "Roadie") != 0 || message == NULL ||
+      !(log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)))
     return g_log_writer_default (log_level, fields, n_fields, user_data);
 
-  if (log_level & G_LOG_LEVEL_WARNING)
-    g_ptr_array_add (roadie_log, g_strconcat ("W: ", message, NULL));
-  else if (log_level & G_LOG_LEVEL_MESSAGE)
-    g_ptr_array_add (roadie_log, g_strconcat ("M: ", message, NULL));
-  else if (log_level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
-    return g_log_writer_default (log_level, fields, n_fields, user_data);
-
-  if (g_test_verbose ())
-    g_printerr ("# %s\n", message);
+  record_roadie_message (log_level, message);
   return G_LOG_WRITER_HANDLED;
+}
+
+static gboolean
+roadie_warnings_are_not_fatal (const char     *log_domain,
+                               GLogLevelFlags  log_level,
+                               const char     *message,
+                               gpointer        user_data)
+{
+  /* Criticals (failed g_return_if_fail) stay fatal. */
+  return g_strcmp0 (log_domain, "Roadie") != 0 || !(log_level & G_LOG_LEVEL_WARNING);
 }
 
 static guint
@@ -79,6 +108,9 @@ settings_with_env (GSettings  *gsettings,
 
   envp = g_strv_builder_end (builder);
   g_ptr_array_set_size (roadie_log, 0);
+  /* Bad values are warned about on purpose. GTest resets this handler at
+   * the start of every test case, so it is set here, inside the case. */
+  g_test_log_set_fatal_handler (roadie_warnings_are_not_fatal, NULL);
   return roadie_settings_new (gsettings, (const char * const *) envp);
 }
 
@@ -643,6 +675,28 @@ test_token_folder_tightened (void)
 }
 
 static void
+test_token_shared_folder_refused (void)
+{
+  g_autofree char *path = token_test_path ("shared");
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+  struct stat st;
+
+  /* Like /tmp: tightening it would lock other users out. */
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_assert_cmpint (chmod (folder, 01777), ==, 0);
+
+  token = roadie_control_token_load_or_create (path, &error);
+  g_assert_error (error, ROADIE_ERROR, ROADIE_ERROR_TOKEN);
+  g_assert_null (token);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_cmpint (stat (folder, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 01777);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+static void
 test_token_replaced_when_untrusted (void)
 {
   g_autofree char *path = token_test_path ("untrusted");
@@ -754,6 +808,10 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   roadie_log = g_ptr_array_new_with_free_func (g_free);
+  /* A handler only gets levels it lists all bits of, and under
+   * G_DEBUG=fatal-warnings a warning carries G_LOG_FLAG_FATAL. */
+  g_log_set_handler ("Roadie", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                     capture_handler, NULL);
   g_log_set_writer_func (capture_writer, NULL, NULL);
 
   g_test_add_func ("/roadie/settings/env-bindings", test_env_bindings);
@@ -771,6 +829,7 @@ main (int   argc,
 
   g_test_add_func ("/roadie/control-token/create-and-reuse", test_token_create_and_reuse);
   g_test_add_func ("/roadie/control-token/folder-tightened", test_token_folder_tightened);
+  g_test_add_func ("/roadie/control-token/shared-folder-refused", test_token_shared_folder_refused);
   g_test_add_func ("/roadie/control-token/replaced-when-untrusted", test_token_replaced_when_untrusted);
   g_test_add_func ("/roadie/control-token/symlink-not-followed", test_token_symlink_not_followed);
   g_test_add_func ("/roadie/control-token/regenerate", test_token_regenerate);

@@ -145,6 +145,17 @@ ensure_private_folder (const char  *path,
                    folder);
       return FALSE;
     }
+  /* A shared folder such as /tmp is never tightened (as root that would
+   * lock everyone else out of it); the token needs a folder of its own. */
+  if ((st.st_mode & S_ISVTX) != 0 || (st.st_mode & S_IWOTH) != 0)
+    {
+      close (fd);
+      g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_TOKEN,
+                   "The control API token %s is in a shared folder; "
+                   "put it in a folder of its own",
+                   path);
+      return FALSE;
+    }
   if ((st.st_mode & 07777) != 0700 && fchmod (fd, 0700) != 0)
     {
       int saved_errno = errno;
