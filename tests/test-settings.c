@@ -540,31 +540,31 @@ test_set_override (void)
   g_signal_connect (settings, "changed::ws-port", G_CALLBACK (on_changed), &record);
 
   /* The command line wins over the environment. */
-  g_assert_true (roadie_settings_set_override (settings, "ws-port", "9191", "--ws-port", &error));
+  g_assert_true (roadie_settings_set_override (settings, "ws-port", "9191", "--set", &error));
   g_assert_no_error (error);
   g_assert_cmpint (roadie_settings_get_int (settings, "ws-port"), ==, 9191);
-  g_assert_cmpstr (roadie_settings_get_override_source (settings, "ws-port"), ==, "--ws-port");
+  g_assert_cmpstr (roadie_settings_get_override_source (settings, "ws-port"), ==, "--set");
   g_assert_cmpuint (record.count, ==, 1);
-  g_assert_cmpuint (count_logged ("M: --ws-port=9191 overrides ws-port for this run"), ==, 1);
+  g_assert_cmpuint (count_logged ("M: --set ws-port=9191 overrides ws-port for this run"), ==, 1);
   g_assert_cmpint (g_settings_get_int (gsettings, "ws-port"), ==, 8080);
 
-  g_assert_true (roadie_settings_set_override (settings, "auto-restart", "off", "--set auto-restart", &error));
+  g_assert_true (roadie_settings_set_override (settings, "auto-restart", "off", "--set", &error));
   g_assert_false (roadie_settings_get_boolean (settings, "auto-restart"));
 
-  g_assert_false (roadie_settings_set_override (settings, "max-restarts", "abc", "--set max-restarts", &error));
+  g_assert_false (roadie_settings_set_override (settings, "max-restarts", "abc", "--set", &error));
   g_assert_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING);
   g_assert_cmpstr (error->message, ==, "--set max-restarts=abc is not a whole number from 0 to 1000");
   g_assert_null (roadie_settings_get_override_source (settings, "max-restarts"));
   g_assert_cmpint (roadie_settings_get_int (settings, "max-restarts"), ==, 5);
   g_clear_error (&error);
 
-  g_assert_false (roadie_settings_set_override (settings, "ws-port", "0", "--ws-port", &error));
+  g_assert_false (roadie_settings_set_override (settings, "ws-port", "0", "--set", &error));
   g_assert_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING);
-  g_assert_cmpstr (error->message, ==, "--ws-port=0 is out of range (1 to 65535)");
+  g_assert_cmpstr (error->message, ==, "--set ws-port=0 is out of range (1 to 65535)");
   g_assert_cmpint (roadie_settings_get_int (settings, "ws-port"), ==, 9191);
   g_clear_error (&error);
 
-  g_assert_false (roadie_settings_set_override (settings, "no-such-key", "1", "--set no-such-key", &error));
+  g_assert_false (roadie_settings_set_override (settings, "no-such-key", "1", "--set", &error));
   g_assert_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING);
   g_assert_nonnull (strstr (error->message, "no-such-key"));
 

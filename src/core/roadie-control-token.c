@@ -363,13 +363,14 @@ roadie_control_token_regenerate (const char  *path,
   return replace_atomically (path, error);
 }
 
-/* The time taken depends on the length of a (the expected token) only, not
- * on where b differs, so a client cannot guess the token byte by byte. */
+/* The time taken depends on the longer length only, never on where the
+ * strings differ, so a client cannot guess the token byte by byte. Either
+ * argument may be the expected token. */
 gboolean
 roadie_constant_time_equal (const char *a,
                             const char *b)
 {
-  gsize a_len, b_len;
+  gsize a_len, b_len, n;
   gsize diff;
 
   if (a == NULL || b == NULL)
@@ -377,14 +378,16 @@ roadie_constant_time_equal (const char *a,
 
   a_len = strlen (a);
   b_len = strlen (b);
+  n = MAX (a_len, b_len);
   diff = a_len ^ b_len;
 
-  for (gsize i = 0; i < a_len; i++)
+  for (gsize i = 0; i < n; i++)
     {
-      /* Past the end of b, compare with its terminating NUL. */
-      gsize j = i < b_len ? i : b_len;
+      /* Past the end of the shorter one, compare with its terminating NUL. */
+      guchar ca = a[i < a_len ? i : a_len];
+      guchar cb = b[i < b_len ? i : b_len];
 
-      diff |= (guchar) a[i] ^ (guchar) b[j];
+      diff |= ca ^ cb;
     }
 
   return diff == 0;

@@ -291,6 +291,18 @@ parse_value (GSettingsSchemaKey  *schema_key,
   return g_steal_pointer (&value);
 }
 
+/* How the DJ wrote it: "AUDIO_SERVER_WS_PORT=9090" for a variable,
+ * "--set ws-port=9090" for a command-line option. */
+static char *
+describe_assignment (const char *key,
+                     const char *text,
+                     const char *source)
+{
+  if (source[0] == '-')
+    return g_strdup_printf ("%s %s=%s", source, key, text);
+  return g_strdup_printf ("%s=%s", source, text);
+}
+
 /* Validates text and, if good, makes it the value of key for this run.
  * source names where it came from, e.g. "AUDIO_SERVER_WS_PORT". */
 static gboolean
@@ -316,7 +328,10 @@ try_override (RoadieSettings  *self,
   override->source = g_strdup (source);
   g_hash_table_replace (self->overrides, g_strdup (key), override);
 
-  g_message ("%s=%s overrides %s for this run", source, text, key);
+  {
+    g_autofree char *assignment = describe_assignment (key, text, source);
+    g_message ("%s overrides %s for this run", assignment, key);
+  }
 
   if (!g_variant_equal (old_value, new_value))
     g_signal_emit (self, signals[CHANGED], g_quark_from_string (key), key);
@@ -600,7 +615,7 @@ roadie_settings_get_strv (RoadieSettings *self,
   return g_variant_dup_strv (value, NULL);
 }
 
-/* source is how the DJ wrote the option, e.g. "--set ws-port": messages read
+/* source is the option, e.g. "--set": messages then read
  * "--set ws-port=9090 overrides ws-port for this run". */
 gboolean
 roadie_settings_set_override (RoadieSettings  *self,
@@ -630,8 +645,10 @@ roadie_settings_set_override (RoadieSettings  *self,
 
   if (!try_override (self, key, text, source, &reason))
     {
+      g_autofree char *assignment = describe_assignment (key, text, source);
+
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING,
-                   "%s=%s %s", source, text, reason);
+                   "%s %s", assignment, reason);
       return FALSE;
     }
 
