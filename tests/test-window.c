@@ -1,10 +1,459 @@
+/* test-window.c: the main window against a real, supervised fake server.
+ *
+ * Runs under a private Xvfb and a private D-Bus session that the test starts
+ * itself. Drives the real RoadieApplication: Start, the server comes up,
+ * gets SIGKILLed, the window shows the restart countdown and the new server,
+ * Stop, Quit. Saves light and dark screenshots of the running window.
+ */
 #include "config.h"
 
-#include <glib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <adwaita.h>
+
+#include "roadie-application.h"
+#include "roadie-service.h"
+#include "roadie-test-util.h"
+#include "roadie-window.h"
+
+typedef struct
+{
+  RoadieApplication *app;
+  GtkWidget         *window;
+  RoadieSupervisor  *supervisor;
+  GSettings         *settings;
+  char              *tag;
+  /* Every text the state label showed, in order, without repeats. */
+  GPtrArray         *state_texts;
+  guint              control_port;
+} Fixture;
+
+static GtkWidget *
+template_child (Fixture    *fixture,
+                const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (fixture->window, ROADIE_TYPE_WINDOW, name);
+
+  g_assert_nonnull (child);
+  return GTK_WIDGET (child);
+}
+
+static const char *
+label_text (Fixture    *fixture,
+            const char *name)
+{
+  return gtk_label_get_text (GTK_LABEL (template_child (fixture, name)));
+}
+
+static void
+state_label_changed (GtkLabel   *label,
+                     GParamSpec *pspec,
+                     Fixture    *fixture)
+{
+  const char *text = gtk_label_get_text (label);
+  GPtrArray *texts = fixture->state_texts;
+
+  if (texts->len == 0 || g_strcmp0 (g_ptr_array_index (texts, texts->len - 1), text) != 0)
+    g_ptr_array_add (texts, g_strdup (text));
+}
+
+static gboolean
+state_reads (gpointer user_data)
+{
+  Fixture *fixture = ((gpointer *) user_data)[0];
+  const char *expected = ((gpointer *) user_data)[1];
+
+  return g_strcmp0 (label_text (fixture, "state_label"), expected) == 0;
+}
+
+static void
+wait_for_state_text (Fixture    *fixture,
+                     const char *expected,
+                     guint       timeout_ms)
+{
+  gpointer data[] = { fixture, (gpointer) expected };
+
+  if (!roadie_test_wait_until (state_reads, data, timeout_ms))
+    g_error ("the window still reads “%s” (%s), not “%s”, after %u ms",
+             label_text (fixture, "state_label"),
+             label_text (fixture, "state_detail_label"),
+             expected, timeout_ms);
+}
+
+static gboolean
+seen_text_with_prefix (Fixture    *fixture,
+                       const char *prefix)
+{
+  for (guint i = 0; i < fixture->state_texts->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (fixture->state_texts, i), prefix))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+restart_shown (gpointer user_data)
+{
+  return seen_text_with_prefix (user_data, "Restarting in ");
+}
+
+static gboolean
+window_is_mapped (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+
+  return fixture->window != NULL &&
+         gtk_widget_get_mapped (fixture->window) &&
+         gtk_widget_get_width (fixture->window) > 0;
+}
+
+static gboolean
+no_windows_left (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+
+  return gtk_application_get_windows (GTK_APPLICATION (fixture->app)) == NULL;
+}
+
+static gboolean
+no_tagged_process (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+
+  return roadie_test_count_tagged (fixture->tag) == 0;
+}
+
+static void
+save_screenshot (GtkWidget  *window,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+  GtkSnapshot *snapshot;
+  GskRenderer *renderer;
+  int width = gtk_widget_get_width (window);
+  int height = gtk_widget_get_height (window);
+
+  g_assert_cmpint (width, >, 0);
+  g_assert_cmpint (height, >, 0);
+
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+
+  renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  path = g_build_filename (g_getenv ("ROADIE_TEST_BUILDDIR"), name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+static void
+configure_settings (Fixture *fixture)
+{
+  g_autofree char *port_text = NULL;
+  guint16 port = roadie_test_free_port ();
+  const char *arguments[5];
+
+  fixture->tag = roadie_test_new_tag ();
+  fixture->control_port = roadie_test_free_port ();
+  port_text = g_strdup_printf ("%u", port);
+  arguments[0] = "--port";
+  arguments[1] = port_text;
+  arguments[2] = "--tag";
+  arguments[3] = fixture->tag;
+  arguments[4] = NULL;
+
+  /* The memory backend is one per process, so the application's own
+   * GSettings sees these. */
+  fixture->settings = g_settings_new (APP_ID);
+  g_settings_set_string (fixture->settings, "executable-path", roadie_test_fake_server ());
+  g_settings_set_strv (fixture->settings, "arguments", arguments);
+  g_settings_set_int (fixture->settings, "ws-port", port);
+  g_settings_set_boolean (fixture->settings, "auto-start", FALSE);
+  g_settings_set_int (fixture->settings, "restart-delay-ms", 300);
+  g_settings_set_int (fixture->settings, "health-check-interval", 500);
+  g_settings_set_int (fixture->settings, "stop-timeout-ms", 2000);
+  g_settings_set_int (fixture->settings, "control-api-port", fixture->control_port);
+}
+
+static Fixture fixture;
+static GPtrArray *logged;
+
+/* Roadie's own warnings are expected here (a crash, a missing program, a
+ * taken port); keep them, and out of TAP's way: GTest would print
+ * "Bail out!" for any fatal-flagged message, even an allowed one. */
+static void
+capture_roadie_log (const char     *domain,
+                    GLogLevelFlags  level,
+                    const char     *message,
+                    gpointer        user_data)
+{
+  g_ptr_array_add (logged, g_strdup (message));
+  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE))
+    g_test_message ("Roadie: %s", message);
+}
+
+static gboolean
+was_logged (const char *text)
+{
+  for (guint i = 0; i < logged->len; i++)
+    if (strstr (g_ptr_array_index (logged, i), text) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+fixture_set_up (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture.state_texts = g_ptr_array_new_with_free_func (g_free);
+  configure_settings (&fixture);
+
+  fixture.app = roadie_application_new ();
+  g_assert_true (g_application_register (G_APPLICATION (fixture.app), NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_application_get_is_remote (G_APPLICATION (fixture.app)));
+
+  g_application_activate (G_APPLICATION (fixture.app));
+  fixture.window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (fixture.app)));
+  g_assert_true (ROADIE_IS_WINDOW (fixture.window));
+  fixture.supervisor = roadie_application_get_supervisor (fixture.app);
+  g_assert_true (roadie_test_wait_until (window_is_mapped, &fixture, 10000));
+
+  g_signal_connect (template_child (&fixture, "state_label"), "notify::label",
+                    G_CALLBACK (state_label_changed), &fixture);
+}
+
+static void
+fixture_tear_down (void)
+{
+  g_clear_object (&fixture.app);
+  g_clear_object (&fixture.settings);
+  g_clear_pointer (&fixture.state_texts, g_ptr_array_unref);
+  g_clear_pointer (&fixture.tag, g_free);
+}
+
+static void
+test_window_start_crash_stop (void)
+{
+  GtkWidget *start_button;
+  GtkWidget *api_row;
+  GPid first_pid;
+  GPid second_pid;
+  g_autofree char *pid_text = NULL;
+
+  roadie_test_allow_roadie_warnings ();
+
+  g_assert_true (was_logged ("Initializing audio server (background)..."));
+
+  /* Auto-start is off: nothing runs, Start is the suggested action. */
+  start_button = template_child (&fixture, "start_button");
+  g_assert_cmpstr (label_text (&fixture, "state_label"), ==, "Stopped");
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (start_button)), ==, "Start");
+  g_assert_true (gtk_widget_has_css_class (start_button, "suggested-action"));
+  g_assert_true (gtk_widget_is_sensitive (start_button));
+  g_assert_false (gtk_widget_is_sensitive (template_child (&fixture, "restart_button")));
+  g_assert_cmpuint (roadie_test_count_tagged (fixture.tag), ==, 0);
+
+  /* The control API listens on its free port: no warning row. */
+  api_row = template_child (&fixture, "api_row");
+  g_assert_false (gtk_widget_get_visible (api_row));
+  g_assert_false (gtk_widget_get_visible (template_child (&fixture, "problem_group")));
+
+  /* Click Start. */
+  g_assert_true (gtk_widget_activate (start_button));
+  wait_for_state_text (&fixture, "Running", 15000);
+  first_pid = roadie_supervisor_get_pid (fixture.supervisor);
+  g_assert_cmpint (first_pid, >, 0);
+  pid_text = g_strdup_printf ("%d", (int) first_pid);
+  g_assert_cmpstr (label_text (&fixture, "pid_label"), ==, pid_text);
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (start_button)), ==, "Stop");
+  g_assert_true (gtk_widget_has_css_class (start_button, "destructive-action"));
+  g_assert_false (gtk_widget_has_css_class (start_button, "suggested-action"));
+  g_assert_true (gtk_widget_is_sensitive (template_child (&fixture, "restart_button")));
+  g_assert_true (gtk_widget_has_css_class (template_child (&fixture, "status_dot"), "success"));
+  g_assert_cmpstr (label_text (&fixture, "restarts_label"), ==, "0 of 5 in the last 5 min");
+  g_assert_cmpuint (roadie_test_count_tagged (fixture.tag), >=, 1);
+
+  /* Let the uptime tick past a couple of seconds, then take the pictures. */
+  roadie_test_run_for (2200);
+  g_assert_true (g_str_has_suffix (label_text (&fixture, "uptime_label"), " s"));
+  g_assert_cmpstr (label_text (&fixture, "uptime_label"), !=, "0 s");
+  save_screenshot (fixture.window, "roadie-window.png");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  roadie_test_run_for (500);
+  save_screenshot (fixture.window, "roadie-window-dark.png");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+
+  /* Crash it: the window shows the countdown, then the new server. */
+  g_assert_cmpint (kill (first_pid, SIGKILL), ==, 0);
+  g_assert_true (roadie_test_wait_until (restart_shown, &fixture, 5000));
+  g_assert_true (g_str_has_prefix (label_text (&fixture, "state_detail_label"),
+                                   "The server stopped unexpectedly: killed by SIGKILL at "));
+  g_assert_true (gtk_widget_has_css_class (template_child (&fixture, "status_dot"), "warning"));
+  wait_for_state_text (&fixture, "Running", 15000);
+  second_pid = roadie_supervisor_get_pid (fixture.supervisor);
+  g_assert_cmpint (second_pid, >, 0);
+  g_assert_cmpint (second_pid, !=, first_pid);
+  g_assert_cmpstr (label_text (&fixture, "restarts_label"), ==, "1 of 5 in the last 5 min");
+  g_assert_true (g_str_has_prefix (label_text (&fixture, "last_exit_label"), "killed by SIGKILL at "));
+
+  /* Click Stop: stopped, and nothing of the server is left. */
+  g_assert_true (gtk_widget_activate (start_button));
+  wait_for_state_text (&fixture, "Stopped", 5000);
+  g_assert_true (roadie_test_wait_until (no_tagged_process, &fixture, 3000));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (start_button)), ==, "Start");
+  g_assert_cmpstr (label_text (&fixture, "pid_label"), ==, "—");
+  g_assert_cmpstr (label_text (&fixture, "uptime_label"), ==, "—");
+
+  for (guint i = 0; i < fixture.state_texts->len; i++)
+    g_test_message ("state %u: %s", i, (const char *) g_ptr_array_index (fixture.state_texts, i));
+}
+
+static void
+test_window_missing_executable (void)
+{
+  GtkWidget *start_button = template_child (&fixture, "start_button");
+  GtkWidget *error_row = template_child (&fixture, "error_row");
+  const char *missing = "/nonexistent/MismoDJ";
+  const char *title;
+
+  roadie_test_allow_roadie_warnings ();
+
+  g_assert_cmpstr (label_text (&fixture, "state_label"), ==, "Stopped");
+  g_settings_set_string (fixture.settings, "executable-path", missing);
+
+  /* Start is refused at once, in words, with the fix one click away. */
+  g_assert_true (gtk_widget_activate (start_button));
+  roadie_test_run_for (300);
+  g_assert_cmpuint (roadie_test_count_tagged (fixture.tag), ==, 0);
+  g_assert_true (gtk_widget_get_visible (template_child (&fixture, "problem_group")));
+  g_assert_true (gtk_widget_get_visible (error_row));
+  title = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (error_row));
+  g_test_message ("error row: %s", title);
+  g_assert_nonnull (strstr (title, missing));
+  g_assert_true (gtk_widget_get_visible (template_child (&fixture, "choose_button")));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (start_button)), ==, "Start");
+  save_screenshot (fixture.window, "roadie-window-error.png");
+
+  /* Back to a runnable server: the Choose… button goes. */
+  g_settings_set_string (fixture.settings, "executable-path", roadie_test_fake_server ());
+  g_assert_true (gtk_widget_activate (start_button));
+  wait_for_state_text (&fixture, "Running", 15000);
+  g_assert_false (gtk_widget_get_visible (template_child (&fixture, "choose_button")) &&
+                  gtk_widget_get_visible (error_row));
+}
+
+static void
+test_window_control_api_port_taken (void)
+{
+  g_autoptr(GSettings) settings = roadie_test_new_gsettings ();
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(RoadieService) service = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port_text = NULL;
+  RoadieWindow *window;
+  GObject *api_row;
+  Fixture other = { 0 };
+  guint16 port = roadie_test_free_port ();
+
+  roadie_test_allow_roadie_warnings ();
+
+  /* Someone else holds the control port. */
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  address = g_inet_socket_address_new (loopback, port);
+  g_assert_true (g_socket_bind (socket, address, FALSE, &error));
+  g_assert_true (g_socket_listen (socket, &error));
+  g_assert_no_error (error);
+
+  g_settings_set_int (settings, "control-api-port", port);
+  g_settings_set_int (settings, "ws-port", roadie_test_free_port ());
+  g_settings_set_boolean (settings, "auto-start", FALSE);
+  g_settings_set_string (settings, "executable-path", roadie_test_fake_server ());
+
+  /* Roadie goes on without the API and keeps the reason for the window. */
+  service = roadie_service_new (settings);
+  roadie_service_startup (service);
+  g_assert_null (roadie_service_get_control_api (service));
+  g_assert_nonnull (roadie_service_get_control_api_problem (service));
+  port_text = g_strdup_printf ("%u", port);
+  g_assert_nonnull (strstr (roadie_service_get_control_api_problem (service), port_text));
+  g_assert_true (was_logged (roadie_service_get_control_api_problem (service)));
+
+  window = roadie_window_new (GTK_APPLICATION (fixture.app), roadie_service_get_supervisor (service));
+  roadie_window_set_control_api_problem (window, roadie_service_get_control_api_problem (service));
+  gtk_window_present (GTK_WINDOW (window));
+  other.window = GTK_WIDGET (window);
+  g_assert_true (roadie_test_wait_until (window_is_mapped, &other, 10000));
+
+  api_row = gtk_widget_get_template_child (GTK_WIDGET (window), ROADIE_TYPE_WINDOW, "api_row");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (api_row)));
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (api_row)), ==,
+                   roadie_service_get_control_api_problem (service));
+  save_screenshot (GTK_WIDGET (window), "roadie-window-api-problem.png");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+service_is_shut_down (gpointer user_data)
+{
+  return roadie_service_is_shut_down (roadie_application_get_service (user_data));
+}
+
+static void
+test_window_quit_stops_server (void)
+{
+  /* The server runs (from the previous case); Quit stops it gracefully,
+   * the window staying until it has, then goes. */
+  g_assert_cmpstr (label_text (&fixture, "state_label"), ==, "Running");
+  g_assert_cmpuint (roadie_test_count_tagged (fixture.tag), >=, 1);
+
+  roadie_test_allow_roadie_warnings ();
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture.app), "quit", NULL);
+  g_assert_true (roadie_test_wait_until (service_is_shut_down, fixture.app, 5000));
+  g_assert_true (roadie_test_wait_until (no_windows_left, &fixture, 5000));
+  g_assert_cmpuint (roadie_test_count_tagged (fixture.tag), ==, 0);
+  g_assert_true (seen_text_with_prefix (&fixture, "Stopping"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture.app), "start"));
+}
 
 int
-main (int argc, char *argv[])
+main (int   argc,
+      char *argv[])
 {
+  int status;
+
+  roadie_test_init_environment ();
+  roadie_test_start_xvfb ();
+  roadie_test_start_dbus ();
+
   g_test_init (&argc, &argv, NULL);
-  return g_test_run ();
+
+  g_test_add_func ("/roadie/window/start-crash-stop", test_window_start_crash_stop);
+  g_test_add_func ("/roadie/window/missing-executable", test_window_missing_executable);
+  g_test_add_func ("/roadie/window/control-api-port-taken", test_window_control_api_port_taken);
+  g_test_add_func ("/roadie/window/quit-stops-server", test_window_quit_stops_server);
+
+  logged = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_handler ("Roadie", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                     capture_roadie_log, NULL);
+
+  fixture_set_up ();
+  status = g_test_run ();
+  fixture_tear_down ();
+  g_clear_pointer (&logged, g_ptr_array_unref);
+
+  return status;
 }

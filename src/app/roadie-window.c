@@ -104,7 +104,7 @@ signal_name (int signum)
 static char *
 format_last_exit (RoadieSupervisor *supervisor)
 {
-  g_autoptr(GDateTime) at = NULL;
+  GDateTime *at = NULL; /* owned by the supervisor */
   g_autoptr(GDateTime) local = NULL;
   g_autofree char *time = NULL;
   int code = 0;
