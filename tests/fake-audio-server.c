@@ -172,7 +172,9 @@ write_pid_line (int         fd,
 }
 
 /* Double fork: the grandchild is orphaned at once, so it reparents to the
- * nearest subreaper (roadie-reaper) or init, the way a daemon leaves. */
+ * nearest subreaper (roadie-reaper) or init, the way a daemon leaves. It
+ * reports its pid only once it is in its own session and ignores SIGTERM,
+ * so whoever reads "grandchild PID" may rely on both. */
 static void
 fork_grandchild (void)
 {
@@ -187,14 +189,14 @@ fork_grandchild (void)
     g_error ("fork: %s", g_strerror (errno));
   if (child == 0)
     {
-      pid_t pid = fork ();
-
-      if (pid == 0)
+      /* Only async-signal-safe calls from here on: the parent has threads. */
+      if (fork () == 0)
         {
           int max_fd = (int) sysconf (_SC_OPEN_MAX);
 
           setsid ();
           signal (SIGTERM, SIG_IGN);
+          write_pid_line (fds[1], "", getpid ());
           /* Keep stdio (as a careless daemon does), drop the listening
            * socket so the port is free once the server is gone. */
           for (int fd = 3; fd < max_fd && fd < 65536; fd++)
@@ -202,8 +204,7 @@ fork_grandchild (void)
           for (;;)
             pause ();
         }
-      write_pid_line (fds[1], "", pid);
-      _exit (pid < 0 ? 1 : 0);
+      _exit (0);
     }
 
   close (fds[1]);

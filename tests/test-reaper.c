@@ -141,7 +141,9 @@ run_spawn (Run        *run,
   run->spawned_at = g_get_monotonic_time ();
   run->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
-  run->pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (run->process), NULL, 10);
+  /* NULL when GLib already reaped it (a usage error exits at once). */
+  if (g_subprocess_get_identifier (run->process) != NULL)
+    run->pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (run->process), NULL, 10);
   capture_start (&run->out, g_subprocess_get_stdout_pipe (run->process));
   capture_start (&run->err, g_subprocess_get_stderr_pipe (run->process));
   g_subprocess_wait_async (run->process, NULL, run_wait_cb, run);
@@ -609,6 +611,33 @@ test_grandchild_after_sigterm (void)
   assert_all_gone (&run);
 }
 
+/* The server exits and leaves ordinary processes behind: one in its group,
+ * one in its own session, one under a subshell. They get SIGTERM at once
+ * and die of it, long before the grace period ends. */
+static void
+test_leftovers_terminated (void)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  /* A unique sleep length marks the leftovers in /proc. */
+  g_autofree char *duration = g_strdup_printf ("1000.%u", g_random_int ());
+  g_auto(Run) run = { 0 };
+
+  g_ptr_array_add (argv, g_strdup (roadie_test_reaper ()));
+  g_ptr_array_add (argv, g_strdup ("--grace-ms=5000"));
+  g_ptr_array_add (argv, g_strdup ("--"));
+  g_ptr_array_add (argv, g_strdup ("/bin/sh"));
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup ("sleep $1 & setsid sleep $1 & (sleep $1; :) & sleep 0.2; exit 4"));
+  g_ptr_array_add (argv, g_strdup ("sh"));
+  g_ptr_array_add (argv, g_strdup (duration));
+  run_spawn (&run, argv, FALSE);
+  run_wait (&run);
+  assert_exited_with (&run, 4);
+  g_assert_cmpint (run_elapsed_ms (&run, run.spawned_at), <, 1200);
+  g_assert_cmpuint (roadie_test_count_tagged (duration), ==, 0);
+  g_assert_cmpuint (roadie_test_count_zombies (), ==, 0);
+}
+
 static gboolean
 run_has_reaper_pid (gpointer user_data)
 {
@@ -813,52 +842,52 @@ report_percentiles (const char *what,
                   what, n, v[n / 2], v[(n * 99 + 99) / 100 - 1], v[n - 1]);
 }
 
-/* Server SIGKILLed → the reaper exits. The server's own pidfd, watched in
- * the same run, is the kernel's floor; the difference is the reaper's cost. */
+static gint64
+median (GArray *sorted)
+{
+  return g_array_index (sorted, gint64, sorted->len / 2);
+}
+
+/* Server SIGKILLed → exit seen through a pidfd, as Roadie would see it.
+ * Interleaved runs watch either the server itself (the kernel's floor, as if
+ * there were no reaper) or the reaper; one observer per run, so the test's
+ * own wake-up is in both and cancels out of the difference. */
 static void
 test_latency (void)
 {
   g_autoptr(GArray) floor_us = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr(GArray) total_us = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr(GArray) added_us = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) reaper_us = g_array_new (FALSE, FALSE, sizeof (gint64));
 
-  for (guint i = 0; i < LATENCY_RUNS; i++)
+  for (guint i = 0; i < 2 * LATENCY_RUNS; i++)
     {
+      gboolean watch_reaper = i % 2 == 1;
       g_auto(Run) run = { 0 };
-      gint64 killed, server_gone, reaper_gone, value;
-      int server_fd, reaper_fd;
+      gint64 killed, gone;
+      int fd;
 
       run_reaper (&run, -1, TRUE, "--never-listen", "--print-lines", "1", NULL);
       g_assert_true (roadie_test_wait_until (run_has_line_1, &run, WAIT_MS));
-      server_fd = pidfd_open (run.server_pid);
-      reaper_fd = pidfd_open (run.pid);
-      g_assert_cmpint (server_fd, >=, 0);
-      g_assert_cmpint (reaper_fd, >=, 0);
+      fd = pidfd_open (watch_reaper ? run.pid : run.server_pid);
+      g_assert_cmpint (fd, >=, 0);
 
       killed = g_get_monotonic_time ();
       g_assert_cmpint (kill (run.server_pid, SIGKILL), ==, 0);
-      server_gone = wait_pidfd (server_fd);
-      reaper_gone = wait_pidfd (reaper_fd);
-      close (server_fd);
-      close (reaper_fd);
-
-      value = server_gone - killed;
-      g_array_append_val (floor_us, value);
-      value = reaper_gone - killed;
-      g_array_append_val (total_us, value);
-      value = reaper_gone - server_gone;
-      g_array_append_val (added_us, value);
+      gone = wait_pidfd (fd) - killed;
+      close (fd);
+      g_array_append_val (watch_reaper ? reaper_us : floor_us, gone);
 
       run_wait (&run);
       assert_signaled_with (&run, SIGKILL);
       assert_all_gone (&run);
     }
 
-  report_percentiles ("SIGKILL -> server exit seen (bare pidfd)", floor_us);
-  report_percentiles ("SIGKILL -> reaper exit seen", total_us);
-  report_percentiles ("added by the reaper", added_us);
-  /* Generous: the point is to catch a reaper that polls or sleeps. */
-  g_assert_cmpint (g_array_index (added_us, gint64, LATENCY_RUNS / 2), <, 20000);
+  report_percentiles ("SIGKILL -> server exit seen (bare pidfd, the floor)", floor_us);
+  report_percentiles ("SIGKILL -> reaper exit seen", reaper_us);
+  g_test_message ("added by the reaper (difference of medians): %" G_GINT64_FORMAT " us",
+                  median (reaper_us) - median (floor_us));
+  /* Generous, for loaded and sanitized builds: this catches a reaper that
+   * polls or sleeps, the benchmark gives the real figures. */
+  g_assert_cmpint (median (reaper_us) - median (floor_us), <, 5000);
 }
 
 int
@@ -877,6 +906,7 @@ main (int    argc,
   g_test_add_func ("/roadie/reaper/ignore-sigterm", test_ignore_sigterm);
   g_test_add_func ("/roadie/reaper/grandchild-after-exit", test_grandchild_after_exit);
   g_test_add_func ("/roadie/reaper/grandchild-after-sigterm", test_grandchild_after_sigterm);
+  g_test_add_func ("/roadie/reaper/leftovers-terminated", test_leftovers_terminated);
   g_test_add_func ("/roadie/reaper/parent-death", test_parent_death);
   g_test_add_func ("/roadie/reaper/parent-death-prompt", test_parent_death_prompt);
   g_test_add_func ("/roadie/reaper/passthrough-lines", test_passthrough_lines);

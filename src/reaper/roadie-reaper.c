@@ -64,8 +64,10 @@ typedef struct
   int server_status;
   bool server_started;
 
-  /* SIGTERM went to the server's group (a stop request or parent death). */
+  /* A stop request or parent death arrived. */
   bool stop_requested;
+  /* SIGTERM went to the server's process group. */
+  bool group_termed;
   /* SIGTERM went to every descendant (the server is gone, others remain). */
   bool tree_terminated;
   /* Processes that already had SIGTERM from us, so a rescan does not repeat it. */
@@ -231,10 +233,11 @@ typedef struct
 {
   pid_t pid;
   pid_t ppid;
+  pid_t pgrp;
   bool zombie;
 } ProcEntry;
 
-/* Parent and state from /proc/PID/stat. The name field may hold spaces and
+/* Parent, group and state from /proc/PID/stat. The name field may hold spaces and
  * parentheses, so parse after the last ')'. */
 static bool
 read_proc_stat (int        proc_fd,
@@ -247,7 +250,7 @@ read_proc_stat (int        proc_fd,
   int fd;
   char *p;
   char state;
-  long ppid;
+  long ppid, pgrp;
 
   snprintf (path, sizeof path, "%s/stat", name);
   fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
@@ -259,31 +262,33 @@ read_proc_stat (int        proc_fd,
     return false;
   buf[n] = '\0';
   p = strrchr (buf, ')');
-  if (p == NULL || sscanf (p + 1, " %c %ld", &state, &ppid) != 2)
+  if (p == NULL || sscanf (p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
     return false;
   entry->pid = (pid_t) strtol (name, NULL, 10);
   entry->ppid = (pid_t) ppid;
+  entry->pgrp = (pid_t) pgrp;
   entry->zombie = state == 'Z' || state == 'X';
   return true;
 }
 
-/* Every live descendant of the reaper, following ppid links transitively
- * through /proc. This finds grandchildren that setsid()ed away from the
- * server's group, which a group kill misses. */
-static void
-collect_descendants (pid_t    root,
-                     PidList *out)
+/* Every live descendant of the reaper (pid and group), following ppid links
+ * transitively through /proc. This finds grandchildren that setsid()ed away
+ * from the server's group, which a group kill misses. Returns how many are
+ * in *out (to be freed). */
+static size_t
+collect_descendants (pid_t       root,
+                     ProcEntry **out)
 {
   ProcEntry *entries = NULL;
-  size_t n_entries = 0, allocated = 0;
+  size_t n_entries = 0, allocated = 0, n_out = 0;
   PidList tree = { 0 };
   struct dirent *dirent;
   DIR *dir;
 
-  out->len = 0;
+  *out = NULL;
   dir = opendir ("/proc");
   if (dir == NULL)
-    return;
+    return 0;
   while ((dirent = readdir (dir)) != NULL)
     {
       ProcEntry entry;
@@ -305,22 +310,31 @@ collect_descendants (pid_t    root,
       entries[n_entries++] = entry;
     }
   closedir (dir);
+  if (entries == NULL)
+    return 0;
 
   /* Breadth first from the root: tree holds the root and every descendant,
-   * each examined once as a parent. */
+   * each examined once as a parent. Live ones are moved to the front of
+   * entries, which becomes the result; a moved entry is never needed again
+   * since only entries at or after i are looked at. */
   pid_list_add (&tree, root);
   for (size_t parent = 0; parent < tree.len; parent++)
-    for (size_t i = 0; i < n_entries; i++)
-      if (entries[i].ppid == tree.pids[parent] && entries[i].pid != root
-          && !pid_list_contains (&tree, entries[i].pid))
+    for (size_t i = n_out; i < n_entries; i++)
+      if (entries[i].ppid == tree.pids[parent] && entries[i].pid != root)
         {
-          pid_list_add (&tree, entries[i].pid);
-          if (!entries[i].zombie)
-            pid_list_add (out, entries[i].pid);
+          ProcEntry found = entries[i];
+
+          pid_list_add (&tree, found.pid);
+          if (!found.zombie)
+            {
+              entries[i] = entries[n_out];
+              entries[n_out++] = found;
+            }
         }
 
   free (tree.pids);
-  free (entries);
+  *out = entries;
+  return n_out;
 }
 
 /* The server's process group; the server itself too if it left the group. */
@@ -333,38 +347,56 @@ signal_server_group (Reaper *reaper,
     kill (reaper->server, signo);
 }
 
-/* SIGTERM everything below us, once per process. */
-static void
-terminate_tree (Reaper *reaper)
-{
-  PidList descendants = { 0 };
-
-  if (!pid_list_contains (&reaper->termed, -reaper->server))
-    {
-      kill (-reaper->server, SIGTERM);
-      pid_list_add (&reaper->termed, -reaper->server);
-    }
-  collect_descendants (reaper->self, &descendants);
-  for (size_t i = 0; i < descendants.len; i++)
-    if (!pid_list_contains (&reaper->termed, descendants.pids[i]))
-      {
-        kill (descendants.pids[i], SIGTERM);
-        pid_list_add (&reaper->termed, descendants.pids[i]);
-      }
-  free (descendants.pids);
-  reaper->tree_terminated = true;
-}
-
+/* Signals the server's process group and every live descendant. Once the
+ * server is reaped its number is only ours while a member of its group
+ * lives, otherwise it may belong to a stranger by now: then the group is
+ * left alone (its members are in the tree anyway). */
 static void
 kill_tree (Reaper *reaper)
 {
-  PidList descendants = { 0 };
+  ProcEntry *descendants;
+  size_t n = collect_descendants (reaper->self, &descendants);
+  bool group_alive = reaper->server_running;
 
-  kill (-reaper->server, SIGKILL);
-  collect_descendants (reaper->self, &descendants);
-  for (size_t i = 0; i < descendants.len; i++)
-    kill (descendants.pids[i], SIGKILL);
-  free (descendants.pids);
+  for (size_t i = 0; i < n; i++)
+    if (descendants[i].pgrp == reaper->server)
+      group_alive = true;
+  if (group_alive)
+    kill (-reaper->server, SIGKILL);
+  for (size_t i = 0; i < n; i++)
+    kill (descendants[i].pid, SIGKILL);
+  free (descendants);
+}
+
+/* SIGTERM to everything below us, once per process: a second SIGTERM means
+ * "hurry" to many programs that are already shutting down. */
+static void
+terminate_tree (Reaper *reaper)
+{
+  ProcEntry *descendants;
+  size_t n = collect_descendants (reaper->self, &descendants);
+  bool group_alive = reaper->server_running;
+
+  for (size_t i = 0; i < n; i++)
+    if (descendants[i].pgrp == reaper->server)
+      group_alive = true;
+  if (group_alive && !reaper->group_termed)
+    {
+      signal_server_group (reaper, SIGTERM);
+      reaper->group_termed = true;
+      for (size_t i = 0; i < n; i++)
+        if (descendants[i].pgrp == reaper->server)
+          pid_list_add (&reaper->termed, descendants[i].pid);
+    }
+  for (size_t i = 0; i < n; i++)
+    if (!pid_list_contains (&reaper->termed, descendants[i].pid)
+        && !(reaper->group_termed && descendants[i].pgrp == reaper->server))
+      {
+        kill (descendants[i].pid, SIGTERM);
+        pid_list_add (&reaper->termed, descendants[i].pid);
+      }
+  free (descendants);
+  reaper->tree_terminated = true;
 }
 
 static void
@@ -383,7 +415,10 @@ request_stop (Reaper *reaper)
     return;
   reaper->stop_requested = true;
   if (reaper->server_running)
-    signal_server_group (reaper, SIGTERM);
+    {
+      signal_server_group (reaper, SIGTERM);
+      reaper->group_termed = true;
+    }
   set_deadline (reaper);
 }
 
