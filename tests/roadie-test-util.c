@@ -118,24 +118,32 @@ timeout_reached (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+tick (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 gboolean
 roadie_test_wait_until (RoadieTestCondition func,
                         gpointer            user_data,
                         guint               timeout_ms)
 {
   gboolean reached = FALSE;
+  gboolean result;
   guint id;
+  guint ticker;
 
   id = g_timeout_add (timeout_ms, timeout_reached, &reached);
-  while (!func (user_data))
-    {
-      if (reached)
-        return func (user_data);
-      g_main_context_iteration (NULL, TRUE);
-    }
+  /* Conditions on /proc or files change without any main-loop event:
+   * look again every 10 ms. */
+  ticker = g_timeout_add (10, tick, NULL);
+  while (!(result = func (user_data)) && !reached)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (ticker);
   if (!reached)
     g_source_remove (id);
-  return TRUE;
+  return result;
 }
 
 void
