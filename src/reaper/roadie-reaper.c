@@ -62,7 +62,6 @@ typedef struct
   pid_t server;
   bool server_running;
   int server_status;
-  bool server_started;
 
   /* A stop request or parent death arrived. */
   bool stop_requested;
@@ -505,7 +504,6 @@ start_server (Reaper         *reaper,
   setpgid (pid, pid);
   reaper->server = pid;
   reaper->server_running = true;
-  reaper->server_started = true;
   if (reaper->pid_fd >= 0)
     {
       write_pid (reaper->pid_fd, pid);
