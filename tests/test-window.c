@@ -25,8 +25,10 @@ typedef struct
   RoadieSupervisor  *supervisor;
   GSettings         *settings;
   char              *tag;
-  /* Every text the state label showed, in order, without repeats. */
+  /* Every text the state label and the line under it showed, in order,
+   * without repeats. */
   GPtrArray         *state_texts;
+  GPtrArray         *detail_texts;
   guint              control_port;
 } Fixture;
 
@@ -48,12 +50,11 @@ label_text (Fixture    *fixture,
 }
 
 static void
-state_label_changed (GtkLabel   *label,
-                     GParamSpec *pspec,
-                     Fixture    *fixture)
+record_label (GtkLabel   *label,
+              GParamSpec *pspec,
+              GPtrArray  *texts)
 {
   const char *text = gtk_label_get_text (label);
-  GPtrArray *texts = fixture->state_texts;
 
   if (texts->len == 0 || g_strcmp0 (g_ptr_array_index (texts, texts->len - 1), text) != 0)
     g_ptr_array_add (texts, g_strdup (text));
@@ -83,11 +84,11 @@ wait_for_state_text (Fixture    *fixture,
 }
 
 static gboolean
-seen_text_with_prefix (Fixture    *fixture,
+seen_text_with_prefix (GPtrArray  *texts,
                        const char *prefix)
 {
-  for (guint i = 0; i < fixture->state_texts->len; i++)
-    if (g_str_has_prefix (g_ptr_array_index (fixture->state_texts, i), prefix))
+  for (guint i = 0; i < texts->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (texts, i), prefix))
       return TRUE;
   return FALSE;
 }
@@ -95,7 +96,9 @@ seen_text_with_prefix (Fixture    *fixture,
 static gboolean
 restart_shown (gpointer user_data)
 {
-  return seen_text_with_prefix (user_data, "Restarting in ");
+  Fixture *fixture = user_data;
+
+  return seen_text_with_prefix (fixture->state_texts, "Restarting in ");
 }
 
 static gboolean
@@ -214,6 +217,7 @@ fixture_set_up (void)
   g_autoptr(GError) error = NULL;
 
   fixture.state_texts = g_ptr_array_new_with_free_func (g_free);
+  fixture.detail_texts = g_ptr_array_new_with_free_func (g_free);
   configure_settings (&fixture);
 
   fixture.app = roadie_application_new ();
@@ -228,7 +232,9 @@ fixture_set_up (void)
   g_assert_true (roadie_test_wait_until (window_is_mapped, &fixture, 10000));
 
   g_signal_connect (template_child (&fixture, "state_label"), "notify::label",
-                    G_CALLBACK (state_label_changed), &fixture);
+                    G_CALLBACK (record_label), fixture.state_texts);
+  g_signal_connect (template_child (&fixture, "state_detail_label"), "notify::label",
+                    G_CALLBACK (record_label), fixture.detail_texts);
 }
 
 static void
@@ -237,6 +243,7 @@ fixture_tear_down (void)
   g_clear_object (&fixture.app);
   g_clear_object (&fixture.settings);
   g_clear_pointer (&fixture.state_texts, g_ptr_array_unref);
+  g_clear_pointer (&fixture.detail_texts, g_ptr_array_unref);
   g_clear_pointer (&fixture.tag, g_free);
 }
 
@@ -295,9 +302,11 @@ test_window_start_crash_stop (void)
   /* Crash it: the window shows the countdown, then the new server. */
   g_assert_cmpint (kill (first_pid, SIGKILL), ==, 0);
   g_assert_true (roadie_test_wait_until (restart_shown, &fixture, 5000));
-  g_assert_true (g_str_has_prefix (label_text (&fixture, "state_detail_label"),
-                                   "The server stopped unexpectedly: killed by SIGKILL at "));
+  g_assert_true (seen_text_with_prefix (fixture.detail_texts,
+                                       "The server stopped unexpectedly: killed by SIGKILL at "));
   g_assert_true (gtk_widget_has_css_class (template_child (&fixture, "status_dot"), "warning"));
+  roadie_test_run_for (50);
+  save_screenshot (fixture.window, "roadie-window-restarting.png");
   wait_for_state_text (&fixture, "Running", 15000);
   second_pid = roadie_supervisor_get_pid (fixture.supervisor);
   g_assert_cmpint (second_pid, >, 0);
@@ -312,6 +321,7 @@ test_window_start_crash_stop (void)
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (start_button)), ==, "Start");
   g_assert_cmpstr (label_text (&fixture, "pid_label"), ==, "—");
   g_assert_cmpstr (label_text (&fixture, "uptime_label"), ==, "—");
+  g_assert_true (g_str_has_prefix (label_text (&fixture, "last_exit_label"), "stopped by SIGTERM at "));
 
   for (guint i = 0; i < fixture.state_texts->len; i++)
     g_test_message ("state %u: %s", i, (const char *) g_ptr_array_index (fixture.state_texts, i));
@@ -412,20 +422,24 @@ service_is_shut_down (gpointer user_data)
 }
 
 static void
-test_window_quit_stops_server (void)
+test_window_close_stops_server (void)
 {
-  /* The server runs (from the previous case); Quit stops it gracefully,
-   * the window staying until it has, then goes. */
+  /* The server runs (from the previous case). */
   g_assert_cmpstr (label_text (&fixture, "state_label"), ==, "Running");
   g_assert_cmpuint (roadie_test_count_tagged (fixture.tag), >=, 1);
 
   roadie_test_allow_roadie_warnings ();
 
-  g_action_group_activate_action (G_ACTION_GROUP (fixture.app), "quit", NULL);
+  /* Closing the window is quitting; the window stays, saying so, until
+   * the server is down. */
+  gtk_window_close (GTK_WINDOW (fixture.window));
+  g_assert_nonnull (gtk_application_get_windows (GTK_APPLICATION (fixture.app)));
+  g_assert_cmpstr (label_text (&fixture, "state_label"), ==, "Stopping…");
+  g_assert_false (gtk_widget_is_sensitive (template_child (&fixture, "start_button")));
   g_assert_true (roadie_test_wait_until (service_is_shut_down, fixture.app, 5000));
   g_assert_true (roadie_test_wait_until (no_windows_left, &fixture, 5000));
   g_assert_cmpuint (roadie_test_count_tagged (fixture.tag), ==, 0);
-  g_assert_true (seen_text_with_prefix (&fixture, "Stopping"));
+  g_assert_true (seen_text_with_prefix (fixture.state_texts, "Stopping"));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture.app), "start"));
 }
 
@@ -444,7 +458,7 @@ main (int   argc,
   g_test_add_func ("/roadie/window/start-crash-stop", test_window_start_crash_stop);
   g_test_add_func ("/roadie/window/missing-executable", test_window_missing_executable);
   g_test_add_func ("/roadie/window/control-api-port-taken", test_window_control_api_port_taken);
-  g_test_add_func ("/roadie/window/quit-stops-server", test_window_quit_stops_server);
+  g_test_add_func ("/roadie/window/close-stops-server", test_window_close_stops_server);
 
   logged = g_ptr_array_new_with_free_func (g_free);
   g_log_set_handler ("Roadie", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,

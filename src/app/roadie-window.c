@@ -100,7 +100,8 @@ signal_name (int signum)
   return g_strconcat ("SIG", abbrev, NULL);
 }
 
-/* "code 1 at 21:14:03", "killed by SIGKILL at 21:14:03", or NULL. */
+/* "code 1 at 21:14:03", "killed by SIGKILL at 21:14:03",
+ * "stopped by SIGTERM at 21:14:03", or NULL. */
 static char *
 format_last_exit (RoadieSupervisor *supervisor)
 {
@@ -119,7 +120,17 @@ format_last_exit (RoadieSupervisor *supervisor)
       time = g_date_time_format (local, "%X");
     }
 
-  if (signum > 0)
+  /* SIGTERM and SIGINT are how a server is asked to stop, so "stopped";
+   * any other signal ended it against its will. */
+  if (signum == SIGTERM || signum == SIGINT)
+    {
+      g_autofree char *name = signal_name (signum);
+
+      if (time != NULL)
+        return g_strdup_printf (_("stopped by %s at %s"), name, time);
+      return g_strdup_printf (_("stopped by %s"), name);
+    }
+  else if (signum > 0)
     {
       g_autofree char *name = signal_name (signum);
 
