@@ -372,6 +372,27 @@ health_reports_clients (gpointer user_data)
   return json_object_get_int_member (health, "clients") == check->want;
 }
 
+static gboolean
+tick (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* roadie_test_wait_until() for conditions that poll: a ticking source
+ * wakes the main loop so the condition is checked every few milliseconds,
+ * not only when some other event comes. */
+static gboolean
+poll_until (RoadieTestCondition func,
+            gpointer            user_data,
+            guint               timeout_ms)
+{
+  guint tick_id = g_timeout_add (10, tick, NULL);
+  gboolean reached = roadie_test_wait_until (func, user_data, timeout_ms);
+
+  g_source_remove (tick_id);
+  return reached;
+}
+
 /* --- cases ----------------------------------------------------------------- */
 
 static void
@@ -418,11 +439,11 @@ test_engine_hello (void)
 
   /* The engine counts the client while it is connected, and forgets it
    * when it leaves. */
-  g_assert_true (roadie_test_wait_until (health_reports_clients, &check, IO_TIMEOUT_MS));
+  g_assert_true (poll_until (health_reports_clients, &check, IO_TIMEOUT_MS));
   soup_websocket_connection_close (client->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   g_assert_true (roadie_test_wait_until (ws_is_closed, client, IO_TIMEOUT_MS));
   check.want = 0;
-  g_assert_true (roadie_test_wait_until (health_reports_clients, &check, IO_TIMEOUT_MS));
+  g_assert_true (poll_until (health_reports_clients, &check, IO_TIMEOUT_MS));
 }
 
 static void
