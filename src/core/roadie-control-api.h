@@ -2,6 +2,13 @@
  *
  *   GET  /api/audio-server/status
  *   POST /api/audio-server/start|stop|restart   (Authorization: Bearer TOKEN)
+ *
+ * Refusals, all JSON {"error": "..."}: Host not 127.0.0.1/localhost/[::1]
+ * (with or without :port) 403, checked first; unknown path 404; wrong
+ * method 405 with Allow; no Authorization, or one that is not a Bearer
+ * credential, 401 with WWW-Authenticate; a Bearer token that does not
+ * match 403; a body that is neither empty nor a JSON object 400; the
+ * supervisor refusing (pre-flight, not owned) 409. No CORS headers.
  */
 #pragma once
 
