@@ -12,7 +12,6 @@
 
 #include <glib-unix.h>
 
-#include "roadie-error.h"
 #include "roadie-engine-server.h"
 
 #define DEFAULT_PORT 8080
