@@ -141,7 +141,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void spawn_now            (RoadieSupervisor *self);
+static void relaunch             (RoadieSupervisor *self);
 static void schedule_health      (RoadieSupervisor *self);
 static void handle_server_gone   (RoadieSupervisor *self);
 static void begin_termination    (RoadieSupervisor *self,
@@ -682,7 +682,7 @@ on_restart_due (gpointer user_data)
       self->spawn_when_reaped = TRUE;
       return;
     }
-  spawn_now (self);
+  relaunch (self);
 }
 
 /* The server is gone without being asked to go: decide what comes next. */
@@ -917,7 +917,7 @@ on_reaper_exited (GObject      *source,
   else if (self->spawn_when_reaped)
     {
       self->spawn_when_reaped = FALSE;
-      spawn_now (self);
+      relaunch (self);
     }
   else if (self->state != ROADIE_SUPERVISOR_STATE_BACKOFF)
     complete_stop_tasks (self);
@@ -940,6 +940,7 @@ spawn_child (RoadieSupervisor  *self,
   g_autofree char *working_dir = roadie_settings_get_string (self->settings, "working-dir");
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autoptr(GError) log_error = NULL;
+  g_autoptr(GError) spawn_error = NULL;
   GSubprocess *subprocess;
   Child *child;
   int pid_pipe[2];
@@ -969,15 +970,14 @@ spawn_child (RoadieSupervisor  *self,
   ok = roadie_log_writer_write_started (self->log, now, &log_error);
   note_log_result (self, ok, log_error);
 
-  subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
+  subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &spawn_error);
   /* Closes our copy of the pipe's write end, so EOF follows the pid. */
   g_clear_object (&launcher);
   if (subprocess == NULL)
     {
       close (pid_pipe[0]);
-      g_prefix_error (error, _("Could not start %s: "), executable);
-      if (*error != NULL)
-        (*error)->code = ROADIE_ERROR_SPAWN_FAILED, (*error)->domain = ROADIE_ERROR;
+      g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_SPAWN_FAILED,
+                   _("Could not start %s: %s"), executable, spawn_error->message);
       return FALSE;
     }
 
@@ -999,24 +999,19 @@ spawn_child (RoadieSupervisor  *self,
   return TRUE;
 }
 
-static void
-spawn_now (RoadieSupervisor *self)
+/* Pre-flight checks, then the spawn; the caller decides what a failure means. */
+static gboolean
+launch (RoadieSupervisor  *self,
+        GError           **error)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *executable = NULL;
   g_autofree char *reaper = NULL;
 
-  if (!preflight (self, &executable, &reaper, &error)
-      || (ROADIE_INFO ("Starting audio server: %s", executable),
-          !spawn_child (self, executable, reaper, &error)))
-    {
-      /* A restart that cannot even begin needs the DJ, not another loop. */
-      ROADIE_WARN ("%s", error->message);
-      set_last_error (self, error->message);
-      set_state (self, ROADIE_SUPERVISOR_STATE_FAILED);
-      emit_changed (self);
-      return;
-    }
+  if (!preflight (self, &executable, &reaper, error))
+    return FALSE;
+  ROADIE_INFO ("Starting audio server: %s", executable);
+  if (!spawn_child (self, executable, reaper, error))
+    return FALSE;
 
   ROADIE_INFO ("Waiting for audio server to be ready...");
   self->is_healthy = FALSE;
@@ -1024,6 +1019,22 @@ spawn_now (RoadieSupervisor *self)
   set_state (self, ROADIE_SUPERVISOR_STATE_STARTING);
   self->ready_poll_interval_ms = READY_POLL_FIRST_MS;
   ready_poll (self);
+  emit_changed (self);
+  return TRUE;
+}
+
+/* An automatic (re)start: one that cannot even begin needs the DJ, not
+ * another loop. */
+static void
+relaunch (RoadieSupervisor *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (launch (self, &error))
+    return;
+  ROADIE_WARN ("%s", error->message);
+  set_last_error (self, error->message);
+  set_state (self, ROADIE_SUPERVISOR_STATE_FAILED);
   emit_changed (self);
 }
 
@@ -1079,8 +1090,7 @@ gboolean
 roadie_supervisor_start (RoadieSupervisor  *self,
                          GError           **error)
 {
-  g_autofree char *executable = NULL;
-  g_autofree char *reaper = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (ROADIE_IS_SUPERVISOR (self), FALSE);
 
@@ -1117,21 +1127,14 @@ roadie_supervisor_start (RoadieSupervisor  *self,
       return TRUE;
     }
 
-  if (!preflight (self, &executable, &reaper, error))
-    {
-      ROADIE_WARN ("%s", (*error)->message);
-      set_last_error (self, (*error)->message);
-      set_state (self, ROADIE_SUPERVISOR_STATE_STOPPED);
-      emit_changed (self);
-      return FALSE;
-    }
   set_last_error (self, self->log_error);
-  spawn_now (self);
-  if (self->state == ROADIE_SUPERVISOR_STATE_FAILED)
+  if (!launch (self, &local_error))
     {
-      g_set_error_literal (error, ROADIE_ERROR, ROADIE_ERROR_SPAWN_FAILED, self->last_error);
+      ROADIE_WARN ("%s", local_error->message);
+      set_last_error (self, local_error->message);
       set_state (self, ROADIE_SUPERVISOR_STATE_STOPPED);
       emit_changed (self);
+      g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
   return TRUE;
