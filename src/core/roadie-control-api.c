@@ -36,6 +36,7 @@
 #include <libsoup/soup.h>
 
 #include "roadie-control-api.h"
+#include "roadie-http.h"
 #include "roadie-control-token.h"
 #include "roadie-error.h"
 #include "roadie-port.h"
@@ -88,45 +89,12 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void
-respond_json (SoupServerMessage *msg,
-              guint              status,
-              JsonNode          *node)
-{
-  g_autofree char *body = json_to_string (node, FALSE);
-  gsize len = strlen (body);
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-
-  /* Status changes by the second; nothing in between should keep a copy. */
-  soup_message_headers_replace (headers, "Cache-Control", "no-store");
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json",
-                                    SOUP_MEMORY_TAKE, g_steal_pointer (&body), len);
-}
-
-static void
-respond_error (SoupServerMessage *msg,
-               guint              status,
-               const char        *message)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) node = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  json_builder_add_string_value (builder, message);
-  json_builder_end_object (builder);
-  node = json_builder_get_root (builder);
-
-  respond_json (msg, status, node);
-}
-
-static void
 respond_status (RoadieControlApi  *self,
                 SoupServerMessage *msg)
 {
   g_autoptr(JsonNode) status = roadie_supervisor_build_status (self->supervisor);
 
-  respond_json (msg, SOUP_STATUS_OK, status);
+  roadie_http_respond_json (msg, SOUP_STATUS_OK, status);
 }
 
 /* TRUE for "127.0.0.1", "localhost" and "[::1]", each optionally followed
@@ -294,7 +262,7 @@ run_action (RoadieControlApi  *self,
   if (!ok)
     {
       g_info ("Control API: %s refused: %s", action_name (action), error->message);
-      respond_error (msg, SOUP_STATUS_CONFLICT, error->message);
+      roadie_http_respond_error (msg, SOUP_STATUS_CONFLICT, error->message);
       return;
     }
 
@@ -335,7 +303,7 @@ handle_headers (SoupServer        *server,
     {
       g_debug ("Control API: refused a request for Host “%s”",
                soup_message_headers_get_one (headers, "Host"));
-      respond_error (msg, SOUP_STATUS_FORBIDDEN,
+      roadie_http_respond_error (msg, SOUP_STATUS_FORBIDDEN,
                      "This is Roadie's local control API: address it as 127.0.0.1 or localhost");
       return;
     }
@@ -345,7 +313,7 @@ handle_headers (SoupServer        *server,
     {
       g_autofree char *message = g_strdup_printf ("The request body is larger than %u bytes; send an empty body or {}",
                                                   MAX_BODY_BYTES);
-      respond_error (msg, SOUP_STATUS_BAD_REQUEST, message);
+      roadie_http_respond_error (msg, SOUP_STATUS_BAD_REQUEST, message);
       return;
     }
 }
@@ -369,7 +337,7 @@ handle_request (SoupServer        *server,
    * can never reach an action without it. */
   if (!host_is_loopback (soup_message_headers_get_one (request_headers, "Host")))
     {
-      respond_error (msg, SOUP_STATUS_FORBIDDEN,
+      roadie_http_respond_error (msg, SOUP_STATUS_FORBIDDEN,
                      "This is Roadie's local control API: address it as 127.0.0.1 or localhost");
       return;
     }
@@ -377,7 +345,7 @@ handle_request (SoupServer        *server,
   route = find_route (path, &path_known);
   if (!path_known)
     {
-      respond_error (msg, SOUP_STATUS_NOT_FOUND,
+      roadie_http_respond_error (msg, SOUP_STATUS_NOT_FOUND,
                      "No such endpoint: Roadie answers GET /api/audio-server/status and "
                      "POST /api/audio-server/start, stop and restart");
       return;
@@ -388,7 +356,7 @@ handle_request (SoupServer        *server,
       g_autofree char *message = g_strdup_printf ("%s only answers %s", route->path, route->method);
 
       soup_message_headers_replace (response_headers, "Allow", route->method);
-      respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, message);
+      roadie_http_respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, message);
       return;
     }
 
@@ -405,7 +373,7 @@ handle_request (SoupServer        *server,
 
     case AUTH_MISSING:
       soup_message_headers_replace (response_headers, "WWW-Authenticate", "Bearer realm=\"roadie\"");
-      respond_error (msg, SOUP_STATUS_UNAUTHORIZED,
+      roadie_http_respond_error (msg, SOUP_STATUS_UNAUTHORIZED,
                      "This needs the control token: send “Authorization: Bearer TOKEN” with the token "
                      "from $XDG_RUNTIME_DIR/roadie/control-token");
       return;
@@ -413,14 +381,14 @@ handle_request (SoupServer        *server,
     case AUTH_MALFORMED:
       soup_message_headers_replace (response_headers, "WWW-Authenticate",
                                     "Bearer realm=\"roadie\", error=\"invalid_request\"");
-      respond_error (msg, SOUP_STATUS_UNAUTHORIZED,
+      roadie_http_respond_error (msg, SOUP_STATUS_UNAUTHORIZED,
                      "The Authorization header must be “Bearer TOKEN”, with the token "
                      "from $XDG_RUNTIME_DIR/roadie/control-token");
       return;
 
     case AUTH_WRONG:
       g_info ("Control API: refused %s with a wrong token", action_name (route->action));
-      respond_error (msg, SOUP_STATUS_FORBIDDEN,
+      roadie_http_respond_error (msg, SOUP_STATUS_FORBIDDEN,
                      "The control token is wrong: use the one in $XDG_RUNTIME_DIR/roadie/control-token "
                      "(it changes when it is regenerated)");
       return;
@@ -431,7 +399,7 @@ handle_request (SoupServer        *server,
 
   if (!body_is_acceptable (msg, &problem))
     {
-      respond_error (msg, SOUP_STATUS_BAD_REQUEST, problem);
+      roadie_http_respond_error (msg, SOUP_STATUS_BAD_REQUEST, problem);
       return;
     }
 

@@ -16,6 +16,7 @@
 
 #include "roadie-error.h"
 #include "roadie-engine-server.h"
+#include "roadie-http.h"
 
 /* Generous for the control messages of the protocol, small enough that a
  * client cannot make the engine buffer megabytes. */
@@ -51,35 +52,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void finish_shutdown_if_drained (RoadieEngineServer *self);
-
-static void
-set_json_response (SoupServerMessage *msg,
-                   guint              status,
-                   JsonNode          *node)
-{
-  g_autofree char *body = json_to_string (node, FALSE);
-  gsize len = strlen (body);
-
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json",
-                                    SOUP_MEMORY_TAKE, g_steal_pointer (&body), len);
-}
-
-static void
-set_json_error (SoupServerMessage *msg,
-                guint              status,
-                const char        *message)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) node = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  json_builder_add_string_value (builder, message);
-  json_builder_end_object (builder);
-  node = json_builder_get_root (builder);
-  set_json_response (msg, status, node);
-}
 
 static gint64
 uptime_ms (RoadieEngineServer *self)
@@ -133,7 +105,7 @@ handle_health (RoadieEngineServer *self,
   json_builder_end_object (builder);
   node = json_builder_get_root (builder);
 
-  set_json_response (msg, SOUP_STATUS_OK, node);
+  roadie_http_respond_json (msg, SOUP_STATUS_OK, node);
 }
 
 static void
@@ -152,7 +124,7 @@ handle_request (SoupServer        *server,
         {
           soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                         "Allow", "GET, HEAD");
-          set_json_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "/health only answers GET");
+          roadie_http_respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "/health only answers GET");
           return;
         }
       handle_health (self, msg);
@@ -165,12 +137,12 @@ handle_request (SoupServer        *server,
        * handshake and hand the connection to websocket_connected(). */
       if (soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, NULL))
         return;
-      set_json_error (msg, SOUP_STATUS_BAD_REQUEST,
+      roadie_http_respond_error (msg, SOUP_STATUS_BAD_REQUEST,
                       "this is the roadie-engine WebSocket endpoint; connect with a WebSocket client, or GET /health");
       return;
     }
 
-  set_json_error (msg, SOUP_STATUS_NOT_FOUND, "no such path on roadie-engine; try GET /health");
+  roadie_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such path on roadie-engine; try GET /health");
 }
 
 static void

@@ -1,0 +1,37 @@
+/* roadie-http.c: JSON answers for Roadie's small HTTP servers. */
+#include "config.h"
+
+#include <string.h>
+
+#include "roadie-http.h"
+
+void
+roadie_http_respond_json (SoupServerMessage *msg,
+                          guint              status,
+                          JsonNode          *node)
+{
+  g_autofree char *body = json_to_string (node, FALSE);
+  gsize len = strlen (body);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json",
+                                    SOUP_MEMORY_TAKE, g_steal_pointer (&body), len);
+}
+
+void
+roadie_http_respond_error (SoupServerMessage *msg,
+                           guint              status,
+                           const char        *message)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) node = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_add_string_value (builder, message);
+  json_builder_end_object (builder);
+  node = json_builder_get_root (builder);
+  roadie_http_respond_json (msg, status, node);
+}

@@ -1,0 +1,18 @@
+/* roadie-http.h: JSON answers for Roadie's small HTTP servers. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* The body is node as compact JSON, never cached: status changes by the second. */
+void roadie_http_respond_json  (SoupServerMessage *msg,
+                                guint              status,
+                                JsonNode          *node);
+/* {"error": "message"} */
+void roadie_http_respond_error (SoupServerMessage *msg,
+                                guint              status,
+                                const char        *message);
+
+G_END_DECLS
