@@ -522,22 +522,6 @@ roadie_control_api_new (RoadieSupervisor *supervisor,
                        NULL);
 }
 
-static guint
-port_from_listeners (SoupServer *server)
-{
-  g_autoptr(GSList) listeners = soup_server_get_listeners (server);
-
-  for (GSList *l = listeners; l != NULL; l = l->next)
-    {
-      g_autoptr(GSocketAddress) address = g_socket_get_local_address (l->data, NULL);
-
-      if (G_IS_INET_SOCKET_ADDRESS (address))
-        return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-    }
-
-  return 0;
-}
-
 gboolean
 roadie_control_api_listen (RoadieControlApi  *self,
                            guint              port,
@@ -588,7 +572,7 @@ roadie_control_api_listen (RoadieControlApi  *self,
     }
 
   self->server = g_steal_pointer (&server);
-  self->port = port_from_listeners (self->server);
+  self->port = roadie_http_server_get_port (self->server);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
 
   g_info ("Control API listening on http://127.0.0.1:%u/api/audio-server/status", self->port);

@@ -35,3 +35,18 @@ roadie_http_respond_error (SoupServerMessage *msg,
   node = json_builder_get_root (builder);
   roadie_http_respond_json (msg, status, node);
 }
+
+guint
+roadie_http_server_get_port (SoupServer *server)
+{
+  g_autoptr(GSList) listeners = soup_server_get_listeners (server);
+
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    {
+      g_autoptr(GSocketAddress) address = g_socket_get_local_address (l->data, NULL);
+
+      if (G_IS_INET_SOCKET_ADDRESS (address))
+        return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+    }
+  return 0;
+}

@@ -7,12 +7,15 @@
 G_BEGIN_DECLS
 
 /* The body is node as compact JSON, never cached: status changes by the second. */
-void roadie_http_respond_json  (SoupServerMessage *msg,
+void  roadie_http_respond_json    (SoupServerMessage *msg,
                                 guint              status,
                                 JsonNode          *node);
 /* {"error": "message"} */
 void roadie_http_respond_error (SoupServerMessage *msg,
                                 guint              status,
                                 const char        *message);
+
+/* The port a listening server actually got (for port 0), or 0. */
+guint roadie_http_server_get_port (SoupServer      *server);
 
 G_END_DECLS

@@ -335,22 +335,6 @@ roadie_engine_server_new (void)
   return g_object_new (ROADIE_TYPE_ENGINE_SERVER, NULL);
 }
 
-static guint
-port_from_listeners (SoupServer *server)
-{
-  g_autoptr(GSList) listeners = soup_server_get_listeners (server);
-
-  for (GSList *l = listeners; l != NULL; l = l->next)
-    {
-      g_autoptr(GSocketAddress) address = g_socket_get_local_address (l->data, NULL);
-
-      if (G_IS_INET_SOCKET_ADDRESS (address))
-        return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-    }
-
-  return 0;
-}
-
 gboolean
 roadie_engine_server_listen (RoadieEngineServer  *self,
                              const char          *bind,
@@ -396,7 +380,7 @@ roadie_engine_server_listen (RoadieEngineServer  *self,
     }
 
   self->server = g_steal_pointer (&server);
-  self->port = port_from_listeners (self->server);
+  self->port = roadie_http_server_get_port (self->server);
   self->started_at_us = g_get_monotonic_time ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
 
