@@ -1,4 +1,4 @@
-/* roadie-http.c: JSON answers for Roadie's small HTTP servers. */
+/* roadie-http.c: small helpers shared by Roadie's HTTP servers. */
 #include "config.h"
 
 #include <string.h>

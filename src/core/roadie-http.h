@@ -1,4 +1,4 @@
-/* roadie-http.h: JSON answers for Roadie's small HTTP servers. */
+/* roadie-http.h: small helpers shared by Roadie's HTTP servers. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -8,14 +8,13 @@ G_BEGIN_DECLS
 
 /* The body is node as compact JSON, never cached: status changes by the second. */
 void  roadie_http_respond_json    (SoupServerMessage *msg,
-                                guint              status,
-                                JsonNode          *node);
+                                   guint              status,
+                                   JsonNode          *node);
 /* {"error": "message"} */
-void roadie_http_respond_error (SoupServerMessage *msg,
-                                guint              status,
-                                const char        *message);
-
+void  roadie_http_respond_error   (SoupServerMessage *msg,
+                                   guint              status,
+                                   const char        *message);
 /* The port a listening server actually got (for port 0), or 0. */
-guint roadie_http_server_get_port (SoupServer      *server);
+guint roadie_http_server_get_port (SoupServer        *server);
 
 G_END_DECLS
