@@ -371,7 +371,7 @@ test_unwritable (void)
   g_assert_error (error, ROADIE_ERROR, ROADIE_ERROR_LOG_UNWRITABLE);
   g_assert_nonnull (strstr (error->message, path));
   g_assert_true (g_str_has_prefix (error->message, "Cannot write the audio server log "));
-  g_assert_true (g_str_has_suffix (error->message, "; choose another log file in Preferences"));
+  g_assert_true (g_str_has_suffix (error->message, "; choose another log file (the log-file setting)"));
   g_clear_error (&error);
 
   g_assert_false (roadie_log_writer_write_line (writer, ROADIE_LOG_STREAM_STDOUT, "lost", -1, &error));

@@ -60,7 +60,7 @@ set_unwritable_error (RoadieLogWriter  *self,
 {
   g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_LOG_UNWRITABLE,
                "Cannot write the audio server log %s: %s; "
-               "choose another log file in Preferences",
+               "choose another log file (the log-file setting)",
                self->path, g_strerror (saved_errno));
   return FALSE;
 }

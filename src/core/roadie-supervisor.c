@@ -279,7 +279,7 @@ check_executable (const char  *path,
     {
       if (errno == ENOENT || errno == ENOTDIR)
         g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_EXECUTABLE_MISSING,
-                     _("The audio server %s does not exist. Choose the right executable in Preferences (executable-path) or set AUDIO_SERVER_EXECUTABLE_PATH."),
+                     _("The audio server %s does not exist. Choose the right executable (the executable-path setting, or AUDIO_SERVER_EXECUTABLE_PATH)."),
                      path);
       else
         g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_EXECUTABLE_NOT_EXECUTABLE,
@@ -322,7 +322,7 @@ preflight (RoadieSupervisor  *self,
   if (executable == NULL)
     {
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_HELPER_MISSING,
-                   _("The bundled roadie-engine was not found next to Roadie. Reinstall Roadie, or choose an audio server in Preferences."));
+                   _("The bundled roadie-engine was not found next to Roadie. Reinstall Roadie, or choose another audio server (executable-path)."));
       return FALSE;
     }
   if (!check_executable (executable, error))
@@ -331,7 +331,7 @@ preflight (RoadieSupervisor  *self,
       && !g_file_test (working_dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_WORKING_DIR_MISSING,
-                   _("The working folder %s does not exist. Create it or change working-dir in Preferences."),
+                   _("The working folder %s does not exist. Create it or change the working-dir setting."),
                    working_dir);
       return FALSE;
     }
