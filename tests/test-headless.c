@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,13 @@ typedef struct
   char        *log_path;
   SoupSession *session;
 } Headless;
+
+/* Should this test die half-way, Roadie goes with it (and takes its server). */
+static void
+die_with_test (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
 
 static void
 headless_start (Headless   *h,
@@ -61,6 +69,7 @@ headless_start (Headless   *h,
   g_subprocess_launcher_setenv (launcher, "AUDIO_SERVER_STOP_TIMEOUT_MS", "1000", TRUE);
   control_text = g_strdup_printf ("%u", h->control_port);
   g_subprocess_launcher_setenv (launcher, "ROADIE_CONTROL_PORT", control_text, TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
   va_start (ap, first_env);
   for (const char *name = first_env; name != NULL; name = va_arg (ap, const char *))
     g_subprocess_launcher_setenv (launcher, name, va_arg (ap, const char *), TRUE);
