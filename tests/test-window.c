@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 
 #include <adwaita.h>
@@ -455,6 +456,139 @@ test_window_control_api_port_taken (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static void
+die_with_test (gpointer user_data)
+{
+  /* An aborted test must not leave this server behind. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static gboolean
+port_answers (gpointer user_data)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                GPOINTER_TO_UINT (user_data), NULL, NULL);
+  return connection != NULL;
+}
+
+static gboolean
+attached_shown (gpointer user_data)
+{
+  GtkWidget *window = user_data;
+  GObject *label = gtk_widget_get_template_child (window, ROADIE_TYPE_WINDOW, "state_label");
+
+  return g_strcmp0 (gtk_label_get_text (GTK_LABEL (label)), "Attached") == 0;
+}
+
+static void
+test_window_attached (void)
+{
+  g_autoptr(GSettings) settings = roadie_test_new_gsettings ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(RoadieService) service = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port_text = NULL;
+  g_autofree char *tag = roadie_test_new_tag ();
+  GtkWidget *window;
+  GObject *start_button;
+  GObject *detail;
+  Fixture other = { 0 };
+  guint16 port = roadie_test_free_port ();
+
+  roadie_test_allow_roadie_warnings ();
+
+  /* A server that someone else started already answers on the port. */
+  port_text = g_strdup_printf ("%u", port);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
+  server = g_subprocess_launcher_spawn (launcher, &error,
+                                        roadie_test_fake_server (), "--port", port_text,
+                                        "--tag", tag, NULL);
+  g_assert_no_error (error);
+  g_assert_true (roadie_test_wait_until (port_answers, GUINT_TO_POINTER (port), 10000));
+
+  g_settings_set_int (settings, "ws-port", port);
+  g_settings_set_int (settings, "control-api-port", roadie_test_free_port ());
+  g_settings_set_boolean (settings, "auto-start", TRUE);
+  g_settings_set_string (settings, "executable-path", roadie_test_fake_server ());
+
+  service = roadie_service_new (settings);
+  roadie_service_startup (service);
+
+  window = GTK_WIDGET (roadie_window_new (GTK_APPLICATION (fixture.app),
+                                          roadie_service_get_supervisor (service)));
+  gtk_window_present (GTK_WINDOW (window));
+  other.window = window;
+  g_assert_true (roadie_test_wait_until (window_is_mapped, &other, 10000));
+  g_assert_true (roadie_test_wait_until (attached_shown, window, 10000));
+
+  /* Roadie watches it, says so, and does not pretend it can stop it. */
+  detail = gtk_widget_get_template_child (window, ROADIE_TYPE_WINDOW, "state_detail_label");
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (detail)),
+                                   "Watching a server Roadie did not start"));
+  start_button = gtk_widget_get_template_child (window, ROADIE_TYPE_WINDOW, "start_button");
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (start_button)), ==, "Stop");
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (start_button)));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (start_button), "suggested-action"));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (start_button), "destructive-action"));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (GTK_WIDGET (start_button)), "cannot stop"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (gtk_widget_get_template_child (window, ROADIE_TYPE_WINDOW, "status_dot")),
+                                           "accent"));
+  /* Let the buttons' style transitions finish before the picture. */
+  roadie_test_run_for (400);
+  save_screenshot (window, "roadie-window-attached.png");
+
+  /* Only the one server runs: Roadie started no second one. */
+  g_assert_cmpuint (roadie_test_count_tagged (tag), ==, 1);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_subprocess_send_signal (server, SIGTERM);
+  g_assert_true (g_subprocess_wait (server, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static AdwAboutWindow *
+find_about_window (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_ABOUT_WINDOW (window) && gtk_widget_get_mapped (GTK_WIDGET (window)))
+        return ADW_ABOUT_WINDOW (window);
+    }
+  return NULL;
+}
+
+static gboolean
+about_shown (gpointer user_data)
+{
+  return find_about_window () != NULL;
+}
+
+static void
+test_window_about (void)
+{
+  AdwAboutWindow *about;
+
+  roadie_test_allow_roadie_warnings ();
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture.app), "about", NULL);
+  g_assert_true (roadie_test_wait_until (about_shown, NULL, 5000));
+  about = find_about_window ();
+  g_assert_cmpstr (adw_about_window_get_version (about), ==, PACKAGE_VERSION);
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (about)) == GTK_WINDOW (fixture.window));
+  gtk_window_destroy (GTK_WINDOW (about));
+  g_assert_null (find_about_window ());
+}
+
 static gboolean
 service_is_shut_down (gpointer user_data)
 {
@@ -498,6 +632,8 @@ main (int   argc,
   g_test_add_func ("/roadie/window/start-crash-stop", test_window_start_crash_stop);
   g_test_add_func ("/roadie/window/missing-executable", test_window_missing_executable);
   g_test_add_func ("/roadie/window/control-api-port-taken", test_window_control_api_port_taken);
+  g_test_add_func ("/roadie/window/attached", test_window_attached);
+  g_test_add_func ("/roadie/window/about", test_window_about);
   g_test_add_func ("/roadie/window/close-stops-server", test_window_close_stops_server);
 
   logged = g_ptr_array_new_with_free_func (g_free);
