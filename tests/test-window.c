@@ -368,6 +368,40 @@ test_window_start_crash_stop (void)
     g_test_message ("state %u: %s", i, (const char *) g_ptr_array_index (fixture.state_texts, i));
 }
 
+static GtkWidget *
+find_chooser_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (GTK_IS_FILE_CHOOSER_DIALOG (window) && gtk_widget_get_mapped (GTK_WIDGET (window)))
+        return GTK_WIDGET (window);
+    }
+  return NULL;
+}
+
+static gboolean
+chooser_shown (gpointer user_data)
+{
+  return find_chooser_dialog () != NULL;
+}
+
+/* The chooser selects a file only once it has listed its folder. */
+static gboolean
+chooser_has_file (gpointer user_data)
+{
+  GtkWidget *chooser = find_chooser_dialog ();
+  g_autoptr(GFile) selected = NULL;
+
+  if (chooser == NULL)
+    return FALSE;
+  selected = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  return selected != NULL && g_file_equal (selected, user_data);
+}
+
 static void
 test_window_missing_executable (void)
 {
@@ -375,6 +409,9 @@ test_window_missing_executable (void)
   GtkWidget *error_row = template_child (&fixture, "error_row");
   const char *missing = "/nonexistent/MismoDJ";
   const char *title;
+  GtkWidget *chooser;
+  g_autoptr(GFile) fake = NULL;
+  g_autofree char *chosen = NULL;
 
   roadie_test_allow_roadie_warnings ();
 
@@ -394,8 +431,20 @@ test_window_missing_executable (void)
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (start_button)), ==, "Start");
   save_screenshot (fixture.window, "roadie-window-error.png");
 
-  /* Back to a runnable server: the Choose… button goes. */
-  g_settings_set_string (fixture.settings, "executable-path", roadie_test_fake_server ());
+  /* Choose… opens a file chooser; the chosen program is stored. */
+  g_assert_true (gtk_widget_activate (template_child (&fixture, "choose_button")));
+  g_assert_true (roadie_test_wait_until (chooser_shown, NULL, 5000));
+  chooser = find_chooser_dialog ();
+  fake = g_file_new_for_path (roadie_test_fake_server ());
+  g_assert_true (gtk_file_chooser_set_file (GTK_FILE_CHOOSER (chooser), fake, NULL));
+  g_assert_true (roadie_test_wait_until (chooser_has_file, fake, 10000));
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  roadie_test_run_for (100);
+  g_assert_null (find_chooser_dialog ());
+  chosen = g_settings_get_string (fixture.settings, "executable-path");
+  g_assert_cmpstr (chosen, ==, roadie_test_fake_server ());
+
+  /* A runnable server again: Start works and the Choose… button goes. */
   g_assert_true (gtk_widget_activate (start_button));
   wait_for_state_text (&fixture, "Running", 15000);
   g_assert_false (gtk_widget_get_visible (template_child (&fixture, "choose_button")) &&

@@ -250,6 +250,7 @@ roadie_application_startup (GApplication *application)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit",
                                          (const char *[]) { "<Control>q", NULL });
 
+  /* handle_local_options has made sure the schema is there. */
   gsettings = open_settings (&error);
   if (gsettings == NULL)
     g_error ("%s", error->message);
@@ -326,6 +327,17 @@ roadie_application_handle_local_options (GApplication *application,
       g_print ("roadie %s\n", PACKAGE_VERSION);
       return 0;
     }
+
+  /* Say so plainly rather than abort in startup. */
+  {
+    g_autoptr(GSettings) settings = open_settings (&error);
+
+    if (settings == NULL)
+      {
+        g_printerr ("%s\n", error->message);
+        return 1;
+      }
+  }
 
   if (!g_variant_dict_lookup (options, "set", "^a&s", &assignments))
     return -1;
