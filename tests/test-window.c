@@ -523,6 +523,13 @@ port_answers (gpointer user_data)
   return connection != NULL;
 }
 
+static void
+note_finalized (gpointer  data,
+                GObject  *where_the_object_was)
+{
+  *(gboolean *) data = TRUE;
+}
+
 static gboolean
 attached_shown (gpointer user_data)
 {
@@ -546,6 +553,7 @@ test_window_attached (void)
   GObject *start_button;
   GObject *detail;
   Fixture other = { 0 };
+  gboolean finalized = FALSE;
   guint16 port = roadie_test_free_port ();
 
   roadie_test_allow_roadie_warnings ();
@@ -595,7 +603,14 @@ test_window_attached (void)
   /* Only the one server runs: Roadie started no second one. */
   g_assert_cmpuint (roadie_test_count_tagged (tag), ==, 1);
 
+  /* The uptime ticks; a closed window leaves no timer behind. Only the
+   * pointer's value is compared once the window is gone. */
+  g_assert_nonnull (g_main_context_find_source_by_user_data (NULL, window));
+  g_object_weak_ref (G_OBJECT (window), note_finalized, &finalized);
   gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_true (finalized);
+  g_assert_null (g_main_context_find_source_by_user_data (NULL, window));
+
   g_subprocess_send_signal (server, SIGTERM);
   g_assert_true (g_subprocess_wait (server, NULL, &error));
   g_assert_no_error (error);

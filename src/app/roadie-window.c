@@ -16,8 +16,10 @@
 #include "roadie-service.h"
 #include "roadie-window.h"
 
-/* Fine enough for a seconds countdown not to skip a number. */
-#define TICK_INTERVAL_MS 250
+/* Fine enough for a seconds countdown, or a seconds uptime, not to skip a
+ * number; the uptime alone can tick more lazily. */
+#define COUNTDOWN_TICK_MS 250
+#define UPTIME_TICK_MS    500
 
 struct _RoadieWindow
 {
@@ -30,6 +32,7 @@ struct _RoadieWindow
   GtkFileChooserNative *chooser;
   gulong                changed_handler;
   guint                 tick_id;
+  guint                 tick_interval_ms;
 
   /* Template widgets */
   AdwWindowTitle       *window_title;
@@ -287,14 +290,18 @@ tick_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* interval_ms 0: nothing on screen changes by itself, so no timer. */
 static void
 update_tick (RoadieWindow *self,
-             gboolean      needed)
+             guint         interval_ms)
 {
-  if (needed && self->tick_id == 0)
-    self->tick_id = g_timeout_add (TICK_INTERVAL_MS, tick_cb, self);
-  else if (!needed)
-    g_clear_handle_id (&self->tick_id, g_source_remove);
+  if (self->tick_id != 0 && self->tick_interval_ms == interval_ms)
+    return;
+
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  self->tick_interval_ms = interval_ms;
+  if (interval_ms > 0)
+    self->tick_id = g_timeout_add (interval_ms, tick_cb, self);
 }
 
 static void
@@ -354,6 +361,28 @@ update_status_card (RoadieWindow          *self,
   gtk_widget_add_css_class (self->status_dot, dot_class);
 }
 
+/* Whether the uptime row counts: a server is up, or has just come up and
+ * its uptime is still under a millisecond. */
+static gboolean
+shows_uptime (RoadieSupervisor *supervisor)
+{
+  switch (roadie_supervisor_get_state (supervisor))
+    {
+    case ROADIE_SUPERVISOR_STATE_RUNNING:
+    case ROADIE_SUPERVISOR_STATE_UNHEALTHY:
+    case ROADIE_SUPERVISOR_STATE_ATTACHED:
+      return TRUE;
+
+    case ROADIE_SUPERVISOR_STATE_STOPPED:
+    case ROADIE_SUPERVISOR_STATE_STARTING:
+    case ROADIE_SUPERVISOR_STATE_BACKOFF:
+    case ROADIE_SUPERVISOR_STATE_FAILED:
+    case ROADIE_SUPERVISOR_STATE_STOPPING:
+    default:
+      return roadie_supervisor_get_uptime_ms (supervisor) > 0;
+    }
+}
+
 static void
 update_details (RoadieWindow *self)
 {
@@ -373,7 +402,7 @@ update_details (RoadieWindow *self)
 
   if (server_pid > 0)
     pid = g_strdup_printf ("%d", (int) server_pid);
-  if (uptime_ms > 0)
+  if (shows_uptime (self->supervisor))
     uptime = format_duration (uptime_ms);
   span = format_span (roadie_settings_get_int (settings, "restart-window-ms"));
   /* Translators: "2 of 5 in the last 5 min" */
@@ -421,9 +450,12 @@ roadie_window_refresh (RoadieWindow *self)
   update_status_card (self, state);
   update_details (self);
   update_problems (self);
-  update_tick (self,
-               state == ROADIE_SUPERVISOR_STATE_BACKOFF ||
-               roadie_supervisor_get_uptime_ms (self->supervisor) > 0);
+  if (state == ROADIE_SUPERVISOR_STATE_BACKOFF)
+    update_tick (self, COUNTDOWN_TICK_MS);
+  else if (shows_uptime (self->supervisor))
+    update_tick (self, UPTIME_TICK_MS);
+  else
+    update_tick (self, 0);
 }
 
 static void
