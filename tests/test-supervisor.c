@@ -84,7 +84,7 @@ on_output_line (RoadieSupervisor *supervisor,
                 const char       *line,
                 Fixture          *fixture)
 {
-  if (g_str_has_prefix (line, "flood line "))
+  if (stream == ROADIE_LOG_STREAM_STDOUT && g_str_has_prefix (line, "flood line "))
     {
       g_free (fixture->last_flood_line);
       fixture->last_flood_line = g_strndup (line, 20);
@@ -838,6 +838,9 @@ test_log_rotation_flood (Fixture       *fixture,
 
   g_settings_set_int64 (fixture->gsettings, "log-max-bytes", max);
   g_settings_set_int (fixture->gsettings, "log-backups", 3);
+  /* a chatty server is not a sick one: checks go on during the flood */
+  g_settings_set_int (fixture->gsettings, "health-check-interval", 250);
+  g_settings_set_int (fixture->gsettings, "health-check-timeout-ms", 200);
   set_args (fixture, "--flood-stdout", "50000000", "--flood-stderr", NULL);
   start_ok (fixture);
   wait_state (fixture, ROADIE_SUPERVISOR_STATE_RUNNING, 5000);
@@ -868,6 +871,8 @@ test_log_rotation_flood (Fixture       *fixture,
     g_assert_nonnull (strstr (log, "[STDOUT] flood line 000500000 "));
   }
   g_assert_cmpint (roadie_supervisor_get_state (fixture->supervisor), ==, ROADIE_SUPERVISOR_STATE_RUNNING);
+  g_assert_cmpuint (count_transitions (fixture, ROADIE_SUPERVISOR_STATE_UNHEALTHY), ==, 0);
+  g_assert_cmpuint (count_transitions (fixture, ROADIE_SUPERVISOR_STATE_STARTING), ==, 1);
 }
 
 static void

@@ -18,7 +18,7 @@
 
 #define READ_CHUNK      (64 * 1024)
 #define MAX_LINE        (64 * 1024)
-#define DISPATCH_BUDGET (1024 * 1024)
+#define DISPATCH_BUDGET (256 * 1024)
 
 struct _RoadieOutputReader
 {
@@ -207,7 +207,10 @@ roadie_output_reader_new (GInputStream *stream)
   self->stream = g_object_ref (stream);
   self->fd = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (stream));
   g_unix_set_fd_nonblocking (self->fd, TRUE, NULL);
-  self->watch_id = g_unix_fd_add (self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
+  /* Below everything else: a server flooding its output must never starve
+   * the health checks (and have itself restarted for it) or the window. */
+  self->watch_id = g_unix_fd_add_full (G_PRIORITY_LOW, self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                       on_readable, self, NULL);
   return self;
 }
 
