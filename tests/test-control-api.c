@@ -168,9 +168,10 @@ bearer (const char *token)
 
 typedef struct
 {
-  Response     *response;
-  GString      *received;
-  GInputStream *input;
+  Response          *response;
+  GString           *received;
+  GSocketConnection *connection;
+  GInputStream      *input;
   char         *request;
   char          buffer[4096];
 } RawRequest;
@@ -203,6 +204,7 @@ raw_finish (RawRequest *raw)
     }
 
   g_clear_object (&raw->input);
+  g_clear_object (&raw->connection);
   g_free (raw->request);
   g_string_free (raw->received, TRUE);
   g_free (raw);
@@ -264,9 +266,9 @@ raw_connected (GObject      *object,
       return;
     }
 
-  raw->input = g_object_ref (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
   /* The streams do not keep their connection alive on their own. */
-  g_object_set_data_full (G_OBJECT (raw->input), "connection", g_object_ref (connection), g_object_unref);
+  raw->connection = g_object_ref (connection);
+  raw->input = g_object_ref (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
                                    raw->request, strlen (raw->request), G_PRIORITY_DEFAULT,
                                    NULL, raw_written, raw);

@@ -145,6 +145,8 @@ wait_exit_and_stderr (Headless *h)
 
   g_subprocess_communicate_utf8 (h->roadie, NULL, NULL, NULL, &err, &error);
   g_assert_no_error (error);
+  if (!g_subprocess_get_if_exited (h->roadie) || g_subprocess_get_exit_status (h->roadie) != 0)
+    g_printerr ("roadie's stderr:\n%s\n", err);   /* say why in the test log */
   return err;
 }
 
