@@ -226,6 +226,8 @@ state_detail (RoadieSupervisor *supervisor)
   switch (roadie_supervisor_get_state (supervisor))
     {
     case ROADIE_SUPERVISOR_STATE_STOPPED:
+      if (roadie_supervisor_get_last_error (supervisor) != NULL)
+        return g_strdup (_("The audio server is not running. Fix the problem below, then press Start."));
       return g_strdup (_("The audio server is not running. Press Start to launch it."));
 
     case ROADIE_SUPERVISOR_STATE_STARTING:
