@@ -693,6 +693,36 @@ test_window_close_stops_server (void)
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture.app), "start"));
 }
 
+static void
+collect_rows (GtkWidget *widget,
+              GString   *text)
+{
+  if (ADW_IS_ACTION_ROW (widget))
+    g_string_append_printf (text, "%s: %s\n",
+                            adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)),
+                            adw_action_row_get_subtitle (ADW_ACTION_ROW (widget)));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_rows (child, text);
+}
+
+static void
+test_window_this_run (void)
+{
+  GtkWidget *run_group = template_child (&fixture, "run_group");
+  g_autoptr(GString) rows = g_string_new (NULL);
+
+  /* main() set one good and one bad variable before the window existed. */
+  g_assert_true (gtk_widget_get_visible (run_group));
+  collect_rows (run_group, rows);
+  g_test_message ("this run:\n%s", rows->str);
+  g_assert_nonnull (strstr (rows->str, "health-check-timeout-ms: 1500, from AUDIO_SERVER_HEALTH_CHECK_TIMEOUT_MS\n"));
+  g_assert_nonnull (strstr (rows->str, "Ignored: AUDIO_SERVER_MAX_RESTARTS=lots is not a whole number from 0 to 1000"));
+  /* only what was overridden is listed */
+  g_assert_null (strstr (rows->str, "ws-port"));
+  save_screenshot (fixture.window, "roadie-window-this-run.png");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -700,11 +730,15 @@ main (int   argc,
   int status;
 
   roadie_test_init_environment ();
+  /* Overrides for this run, to be listed in the window. */
+  g_setenv ("AUDIO_SERVER_HEALTH_CHECK_TIMEOUT_MS", "1500", TRUE);
+  g_setenv ("AUDIO_SERVER_MAX_RESTARTS", "lots", TRUE);
   roadie_test_start_xvfb ();
   roadie_test_start_dbus ();
 
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/roadie/window/this-run", test_window_this_run);
   g_test_add_func ("/roadie/window/start-crash-stop", test_window_start_crash_stop);
   g_test_add_func ("/roadie/window/missing-executable", test_window_missing_executable);
   g_test_add_func ("/roadie/window/control-api-port-taken", test_window_control_api_port_taken);

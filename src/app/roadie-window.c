@@ -46,6 +46,7 @@ struct _RoadieWindow
   AdwActionRow         *error_row;
   GtkWidget            *choose_button;
   AdwActionRow         *api_row;
+  AdwPreferencesGroup  *run_group;
   AdwPreferencesGroup  *details_group;
   GtkLabel             *pid_label;
   GtkLabel             *uptime_label;
@@ -580,6 +581,70 @@ choose_executable_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+static GtkWidget *
+new_run_row (const char *title,
+             const char *subtitle,
+             const char *icon_name,
+             const char *icon_class)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *icon = g_object_new (GTK_TYPE_IMAGE,
+                                  "icon-name", icon_name,
+                                  "accessible-role", GTK_ACCESSIBLE_ROLE_PRESENTATION,
+                                  NULL);
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 0);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 0);
+  gtk_widget_add_css_class (icon, icon_class);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
+  return row;
+}
+
+/* What the environment or the command line changed for this run, and what
+ * it tried to change but could not: a DJ must not wonder why a stored
+ * preference seems to be ignored. Overrides are fixed at start-up. */
+static void
+fill_run_group (RoadieWindow *self)
+{
+  RoadieSettings *settings = roadie_supervisor_get_settings (self->supervisor);
+  const char * const *problems = roadie_settings_get_problems (settings);
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+  gboolean any = FALSE;
+
+  g_object_get (roadie_settings_get_gsettings (settings), "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      const char *source = roadie_settings_get_override_source (settings, keys[i]);
+      g_autoptr(GVariant) value = NULL;
+      g_autofree char *text = NULL;
+      g_autofree char *subtitle = NULL;
+
+      if (source == NULL)
+        continue;
+      value = roadie_settings_get_value (settings, keys[i]);
+      text = g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+             ? g_variant_dup_string (value, NULL)
+             : g_variant_print (value, FALSE);
+      /* Translators: "9090, from AUDIO_SERVER_WS_PORT" */
+      subtitle = g_strdup_printf (_("%s, from %s"), text, source);
+      adw_preferences_group_add (self->run_group,
+                                 new_run_row (keys[i], subtitle, "document-edit-symbolic", "accent"));
+      any = TRUE;
+    }
+  for (guint i = 0; problems != NULL && problems[i] != NULL; i++)
+    {
+      adw_preferences_group_add (self->run_group,
+                                 new_run_row (_("Ignored"), problems[i], "dialog-warning-symbolic", "warning"));
+      any = TRUE;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->run_group), any);
+}
+
 static void
 roadie_window_constructed (GObject *object)
 {
@@ -592,6 +657,7 @@ roadie_window_constructed (GObject *object)
   self->changed_handler = g_signal_connect_swapped (self->supervisor, "changed",
                                                     G_CALLBACK (roadie_window_refresh),
                                                     self);
+  fill_run_group (self);
   roadie_window_refresh (self);
 }
 
@@ -711,6 +777,7 @@ roadie_window_class_init (RoadieWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, error_row);
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, choose_button);
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, api_row);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, run_group);
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, details_group);
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, pid_label);
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, uptime_label);

@@ -73,7 +73,8 @@ guint                  roadie_supervisor_get_restart_count  (RoadieSupervisor *s
 guint                  roadie_supervisor_get_max_restarts   (RoadieSupervisor *self);
 /* -1 unless in backoff */
 gint64                 roadie_supervisor_get_next_restart_in_ms (RoadieSupervisor *self);
-/* FALSE when the server has not exited yet; code -1 when killed, signum 0 when not */
+/* FALSE when the server has not exited yet; code -1 when killed, signum 0
+ * when not; *at is owned by the supervisor (valid until the next exit). */
 gboolean               roadie_supervisor_get_last_exit      (RoadieSupervisor *self,
                                                              int              *code,
                                                              int              *signum,
