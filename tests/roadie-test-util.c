@@ -29,7 +29,8 @@ allow_roadie_warnings (const char     *log_domain,
 {
   /* Crashes, refused ports and missing executables are what these tests
    * provoke; Roadie reports them as warnings, which must not abort. */
-  if (g_strcmp0 (log_domain, "Roadie") == 0 || g_strcmp0 (log_domain, "RoadieEngine") == 0)
+  if ((g_strcmp0 (log_domain, "Roadie") == 0 || g_strcmp0 (log_domain, "RoadieEngine") == 0)
+      && !(log_level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR)))
     return FALSE;
   return TRUE;
 }
@@ -83,6 +84,68 @@ void
 roadie_test_allow_roadie_warnings (void)
 {
   g_test_log_set_fatal_handler (allow_roadie_warnings, NULL);
+}
+
+static GPtrArray *captured_log;
+
+static void
+capture_handler (const char     *log_domain,
+                 GLogLevelFlags  log_level,
+                 const char     *message,
+                 gpointer        user_data)
+{
+  if (log_level & G_LOG_LEVEL_WARNING)
+    g_ptr_array_add (captured_log, g_strconcat ("W: ", message, NULL));
+  else if (log_level & G_LOG_LEVEL_MESSAGE)
+    g_ptr_array_add (captured_log, g_strconcat ("M: ", message, NULL));
+  else if (log_level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
+    {
+      g_log_default_handler (log_domain, log_level, message, user_data);
+      return;
+    }
+  else
+    return;   /* info and debug: not part of what a DJ sees */
+  g_test_message ("%s: %s", log_domain, message);
+}
+
+void
+roadie_test_capture_log (void)
+{
+  if (captured_log == NULL)
+    captured_log = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_handler ("Roadie", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                     capture_handler, NULL);
+}
+
+gboolean
+roadie_test_was_logged (const char *text)
+{
+  for (guint i = 0; captured_log != NULL && i < captured_log->len; i++)
+    if (strstr (g_ptr_array_index (captured_log, i), text) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+guint
+roadie_test_count_logged (const char *entry)
+{
+  guint count = 0;
+
+  if (captured_log == NULL)
+    return 0;
+  if (entry == NULL)
+    return captured_log->len;
+  for (guint i = 0; i < captured_log->len; i++)
+    if (g_str_equal (g_ptr_array_index (captured_log, i), entry))
+      count++;
+  return count;
+}
+
+void
+roadie_test_clear_log (void)
+{
+  if (captured_log != NULL)
+    g_ptr_array_set_size (captured_log, 0);
 }
 
 const char *

@@ -12,8 +12,19 @@ void      roadie_test_init_environment (void);
 const char *roadie_test_tmpdir         (void);
 /* GTest resets the fatal-log handler before every test case: call this at
  * the start of each case (or in its fixture setup) that provokes warnings
- * in the Roadie/RoadieEngine domains. */
+ * in the Roadie/RoadieEngine domains. Criticals stay fatal. */
 void      roadie_test_allow_roadie_warnings (void);
+
+/* Records the Roadie domain's warnings as "W: text" and messages as
+ * "M: text" (so tests can check the seed's log lines), printing them as TAP
+ * comments: GTest itself would print "Bail out!" for a fatal-flagged
+ * warning even when the fatal handler lets it pass. Call once in main(). */
+void      roadie_test_capture_log      (void);
+/* Whether any recorded entry contains text. */
+gboolean  roadie_test_was_logged       (const char         *text);
+/* How many recorded entries are exactly entry ("M: …"); NULL counts all. */
+guint     roadie_test_count_logged     (const char         *entry);
+void      roadie_test_clear_log        (void);
 
 /* An ephemeral TCP port on 127.0.0.1 that was free a moment ago. */
 guint16   roadie_test_free_port        (void);

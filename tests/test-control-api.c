@@ -334,15 +334,6 @@ allow_roadie_warnings (const char     *log_domain,
 }
 
 static void
-print_roadie_warning (const char     *log_domain,
-                      GLogLevelFlags  log_level,
-                      const char     *message,
-                      gpointer        user_data)
-{
-  g_printerr ("%s-WARNING (expected in this test): %s\n", log_domain, message);
-}
-
-static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  user_data)
 {
@@ -1015,7 +1006,7 @@ main (int   argc,
 {
   roadie_test_init_environment ();
   g_test_init (&argc, &argv, NULL);
-  g_log_set_handler ("Roadie", G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL, print_roadie_warning, NULL);
+  roadie_test_capture_log ();
 
 #define ADD(path, func) \
   g_test_add ("/roadie/control-api/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)

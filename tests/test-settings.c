@@ -11,82 +11,6 @@
 #include "roadie-settings.h"
 #include "roadie-test-util.h"
 
-/* Messages of the Roadie domain, "W: text" or "M: text", captured so the
- * tests can check what a DJ would see in the journal, and how often.
- * Caught on both paths: a domain handler for plain g_log() and a writer
- * for structured logging, whichever the build uses. */
-static GPtrArray *roadie_log;
-
-static void
-record_roadie_message (GLogLevelFlags  log_level,
-                       const char     *message)
-{
-  if (log_level & G_LOG_LEVEL_WARNING)
-    g_ptr_array_add (roadie_log, g_strconcat ("W: ", message, NULL));
-  else if (log_level & G_LOG_LEVEL_MESSAGE)
-    g_ptr_array_add (roadie_log, g_strconcat ("M: ", message, NULL));
-  if (g_test_verbose ())
-    g_printerr ("# %s\n", message);
-}
-
-static void
-capture_handler (const char     *log_domain,
-                 GLogLevelFlags  log_level,
-                 const char     *message,
-                 gpointer        user_data)
-{
-  if (log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE))
-    record_roadie_message (log_level, message);
-  else
-    g_log_default_handler (log_domain, log_level, message, user_data);
-}
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   log_level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  const char *domain = NULL;
-  const char *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_str_equal (fields[i].key, "GLIB_DOMAIN"))
-        domain = fields[i].value;
-      else if (g_str_equal (fields[i].key, "MESSAGE"))
-        message = fields[i].value;
-    }
-
-  if (g_strcmp0 (domain, "Roadie") != 0 || message == NULL ||
-      !(log_level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)))
-    return g_log_writer_default (log_level, fields, n_fields, user_data);
-
-  record_roadie_message (log_level, message);
-  return G_LOG_WRITER_HANDLED;
-}
-
-static gboolean
-roadie_warnings_are_not_fatal (const char     *log_domain,
-                               GLogLevelFlags  log_level,
-                               const char     *message,
-                               gpointer        user_data)
-{
-  /* Criticals (failed g_return_if_fail) stay fatal. */
-  return g_strcmp0 (log_domain, "Roadie") != 0 || !(log_level & G_LOG_LEVEL_WARNING);
-}
-
-static guint
-count_logged (const char *entry)
-{
-  guint count = 0;
-
-  for (guint i = 0; i < roadie_log->len; i++)
-    if (g_str_equal (g_ptr_array_index (roadie_log, i), entry))
-      count++;
-  return count;
-}
-
 static RoadieSettings *
 settings_with_env (GSettings  *gsettings,
                    const char *first_assignment,
@@ -107,10 +31,10 @@ settings_with_env (GSettings  *gsettings,
   va_end (args);
 
   envp = g_strv_builder_end (builder);
-  g_ptr_array_set_size (roadie_log, 0);
+  roadie_test_clear_log ();
   /* Bad values are warned about on purpose. GTest resets this handler at
    * the start of every test case, so it is set here, inside the case. */
-  g_test_log_set_fatal_handler (roadie_warnings_are_not_fatal, NULL);
+  roadie_test_allow_roadie_warnings ();
   return roadie_settings_new (gsettings, (const char * const *) envp);
 }
 
@@ -208,9 +132,9 @@ test_parse_int (void)
   g_assert_cmpstr (roadie_settings_get_override_source (settings, "ws-port"), ==, "AUDIO_SERVER_WS_PORT");
   g_assert_null (roadie_settings_get_override_source (settings, "http-port"));
 
-  g_assert_cmpuint (count_logged ("M: AUDIO_SERVER_WS_PORT=9090 overrides ws-port for this run"), ==, 1);
-  g_assert_cmpuint (count_logged ("M: AUDIO_SERVER_LOG_MAX_BYTES=1073741824 overrides log-max-bytes for this run"), ==, 1);
-  g_assert_cmpuint (roadie_log->len, ==, 4);
+  g_assert_cmpuint (roadie_test_count_logged ("M: AUDIO_SERVER_WS_PORT=9090 overrides ws-port for this run"), ==, 1);
+  g_assert_cmpuint (roadie_test_count_logged ("M: AUDIO_SERVER_LOG_MAX_BYTES=1073741824 overrides log-max-bytes for this run"), ==, 1);
+  g_assert_cmpuint (roadie_test_count_logged (NULL), ==, 4);
 
   /* The value of the run, through the generic getter too. */
   {
@@ -419,11 +343,11 @@ test_rejected_values (void)
   for (guint i = 0; expected[i] != NULL; i++)
     {
       g_autofree char *entry = g_strconcat ("W: ", expected[i], NULL);
-      g_assert_cmpuint (count_logged (entry), ==, 1);
+      g_assert_cmpuint (roadie_test_count_logged (entry), ==, 1);
     }
-  g_assert_cmpuint (roadie_log->len, ==, g_strv_length ((char **) expected));
+  g_assert_cmpuint (roadie_test_count_logged (NULL), ==, g_strv_length ((char **) expected));
   g_assert_true (roadie_settings_get_problems (settings) == problems);
-  g_assert_cmpuint (roadie_log->len, ==, g_strv_length ((char **) expected));
+  g_assert_cmpuint (roadie_test_count_logged (NULL), ==, g_strv_length ((char **) expected));
 
   g_assert_cmpint (roadie_settings_get_int (settings, "ws-port"), ==, 8080);
   g_assert_cmpint (roadie_settings_get_int (settings, "http-port"), ==, 8080);
@@ -545,7 +469,7 @@ test_set_override (void)
   g_assert_cmpint (roadie_settings_get_int (settings, "ws-port"), ==, 9191);
   g_assert_cmpstr (roadie_settings_get_override_source (settings, "ws-port"), ==, "--set");
   g_assert_cmpuint (record.count, ==, 1);
-  g_assert_cmpuint (count_logged ("M: --set ws-port=9191 overrides ws-port for this run"), ==, 1);
+  g_assert_cmpuint (roadie_test_count_logged ("M: --set ws-port=9191 overrides ws-port for this run"), ==, 1);
   g_assert_cmpint (g_settings_get_int (gsettings, "ws-port"), ==, 8080);
 
   g_assert_true (roadie_settings_set_override (settings, "auto-restart", "off", "--set", &error));
@@ -807,12 +731,7 @@ main (int   argc,
   roadie_test_init_environment ();
   g_test_init (&argc, &argv, NULL);
 
-  roadie_log = g_ptr_array_new_with_free_func (g_free);
-  /* A handler only gets levels it lists all bits of, and under
-   * G_DEBUG=fatal-warnings a warning carries G_LOG_FLAG_FATAL. */
-  g_log_set_handler ("Roadie", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
-                     capture_handler, NULL);
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  roadie_test_capture_log ();
 
   g_test_add_func ("/roadie/settings/env-bindings", test_env_bindings);
   g_test_add_func ("/roadie/settings/no-environment", test_no_environment);
@@ -835,10 +754,5 @@ main (int   argc,
   g_test_add_func ("/roadie/control-token/regenerate", test_token_regenerate);
   g_test_add_func ("/roadie/control-token/constant-time-equal", test_constant_time_equal);
 
-  {
-    int status = g_test_run ();
-
-    g_ptr_array_unref (roadie_log);
-    return status;
-  }
+  return g_test_run ();
 }

@@ -18,9 +18,6 @@
 #include "roadie-supervisor.h"
 #include "roadie-test-util.h"
 
-/* Messages logged in the Roadie domain, to check the seed's lines. */
-static GPtrArray *logged;
-
 typedef struct
 {
   GSettings        *gsettings;
@@ -39,26 +36,6 @@ typedef struct
   RoadieSupervisorState state;
   gint64                at_us;
 } Transition;
-
-static void
-capture_handler (const char     *domain,
-                 GLogLevelFlags  level,
-                 const char     *message,
-                 gpointer        user_data)
-{
-  g_ptr_array_add (logged, g_strdup (message));
-  if (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL))
-    g_log_default_handler (domain, level & ~G_LOG_FLAG_FATAL, message, user_data);
-}
-
-static gboolean
-was_logged (const char *text)
-{
-  for (guint i = 0; i < logged->len; i++)
-    if (strstr (g_ptr_array_index (logged, i), text) != NULL)
-      return TRUE;
-  return FALSE;
-}
 
 static void
 on_state (RoadieSupervisor *supervisor,
@@ -142,7 +119,7 @@ fixture_setup (Fixture       *fixture,
   g_signal_connect (fixture->supervisor, "notify::state", G_CALLBACK (on_state), fixture);
   g_signal_connect (fixture->supervisor, "gave-up", G_CALLBACK (on_gave_up), fixture);
   g_signal_connect (fixture->supervisor, "output-line", G_CALLBACK (on_output_line), fixture);
-  g_ptr_array_set_size (logged, 0);
+  roadie_test_clear_log ();
 }
 
 static void
@@ -301,17 +278,17 @@ test_start_stop (Fixture       *fixture,
   g_assert_cmpint (json_object_get_int_member (status, "pid"), ==, pid);
   g_assert_cmpstr (json_object_get_string_member (status, "state"), ==, "running");
 
-  g_assert_true (was_logged ("Starting audio server: "));
-  g_assert_true (was_logged ("Waiting for audio server to be ready..."));
-  g_assert_true (was_logged ("✓ Audio server started successfully"));
-  g_assert_true (was_logged ("Starting audio server health monitoring (interval: 60000ms)"));
-  g_assert_true (was_logged ("✓ Audio server ready"));
+  g_assert_true (roadie_test_was_logged ("Starting audio server: "));
+  g_assert_true (roadie_test_was_logged ("Waiting for audio server to be ready..."));
+  g_assert_true (roadie_test_was_logged ("✓ Audio server started successfully"));
+  g_assert_true (roadie_test_was_logged ("Starting audio server health monitoring (interval: 60000ms)"));
+  g_assert_true (roadie_test_was_logged ("✓ Audio server ready"));
 
   g_assert_true (roadie_supervisor_stop (fixture->supervisor, NULL));
   g_assert_cmpint (roadie_supervisor_get_state (fixture->supervisor), ==, ROADIE_SUPERVISOR_STATE_STOPPING);
   wait_state (fixture, ROADIE_SUPERVISOR_STATE_STOPPED, 3000);
-  g_assert_true (was_logged ("Stopping audio server..."));
-  g_assert_true (was_logged ("Audio server stopped"));
+  g_assert_true (roadie_test_was_logged ("Stopping audio server..."));
+  g_assert_true (roadie_test_was_logged ("Audio server stopped"));
   g_assert_cmpint (roadie_supervisor_get_pid (fixture->supervisor), ==, 0);
   g_assert_cmpuint (roadie_test_count_tagged (fixture->tag), ==, 0);
 
@@ -393,8 +370,8 @@ test_crash_restart (Fixture       *fixture,
   first_pid = roadie_supervisor_get_pid (fixture->supervisor);
 
   wait_state (fixture, ROADIE_SUPERVISOR_STATE_BACKOFF, 5000);
-  g_assert_true (was_logged ("Audio server crashed, attempting auto-restart..."));
-  g_assert_true (was_logged ("Restarting audio server (attempt 1/5)..."));
+  g_assert_true (roadie_test_was_logged ("Audio server crashed, attempting auto-restart..."));
+  g_assert_true (roadie_test_was_logged ("Restarting audio server (attempt 1/5)..."));
   status = status_object (fixture, &node);
   g_assert_cmpint (json_object_get_int_member (status, "nextRestartInMs"), >, 0);
   g_assert_cmpint (json_object_get_int_member (status, "nextRestartInMs"), <=, 440);
@@ -472,8 +449,8 @@ test_crash_loop_fails (Fixture       *fixture,
 
   g_assert_cmpuint (fixture->gave_up, ==, 1);
   g_assert_cmpuint (count_transitions (fixture, ROADIE_SUPERVISOR_STATE_STARTING), ==, 4);
-  g_assert_true (was_logged ("Restarting audio server (attempt 3/3)..."));
-  g_assert_true (was_logged ("Audio server has crashed 3 times within 300s, giving up"));
+  g_assert_true (roadie_test_was_logged ("Restarting audio server (attempt 3/3)..."));
+  g_assert_true (roadie_test_was_logged ("Audio server has crashed 3 times within 300s, giving up"));
   g_assert_nonnull (strstr (roadie_supervisor_get_last_error (fixture->supervisor), "gave up"));
   status = status_object (fixture, &node);
   g_assert_cmpstr (json_object_get_string_member (status, "state"), ==, "failed");
@@ -507,7 +484,7 @@ test_hang_unhealthy (Fixture       *fixture,
   first_pid = roadie_supervisor_get_pid (fixture->supervisor);
 
   wait_state (fixture, ROADIE_SUPERVISOR_STATE_UNHEALTHY, 5000);
-  g_assert_true (was_logged ("Audio server health check failed, attempting restart..."));
+  g_assert_true (roadie_test_was_logged ("Audio server health check failed, attempting restart..."));
   wait_state (fixture, ROADIE_SUPERVISOR_STATE_BACKOFF, 5000);
   /* the hung process is gone before the new one starts */
   wait_state (fixture, ROADIE_SUPERVISOR_STATE_STARTING, 5000);
@@ -904,9 +881,7 @@ main (int argc, char *argv[])
 {
   roadie_test_init_environment ();
   g_test_init (&argc, &argv, NULL);
-  logged = g_ptr_array_new_with_free_func (g_free);
-  g_log_set_handler ("Roadie", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
-                     capture_handler, NULL);
+  roadie_test_capture_log ();
 
   add ("/roadie/supervisor/start-stop", test_start_stop);
   add ("/roadie/supervisor/log-format", test_log_format);

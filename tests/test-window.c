@@ -225,30 +225,6 @@ configure_settings (Fixture *fixture)
 }
 
 static Fixture fixture;
-static GPtrArray *logged;
-
-/* Roadie's own warnings are expected here (a crash, a missing program, a
- * taken port); keep them, and out of TAP's way: GTest would print
- * "Bail out!" for any fatal-flagged message, even an allowed one. */
-static void
-capture_roadie_log (const char     *domain,
-                    GLogLevelFlags  level,
-                    const char     *message,
-                    gpointer        user_data)
-{
-  g_ptr_array_add (logged, g_strdup (message));
-  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE))
-    g_test_message ("Roadie: %s", message);
-}
-
-static gboolean
-was_logged (const char *text)
-{
-  for (guint i = 0; i < logged->len; i++)
-    if (strstr (g_ptr_array_index (logged, i), text) != NULL)
-      return TRUE;
-  return FALSE;
-}
 
 static void
 fixture_set_up (void)
@@ -297,7 +273,7 @@ test_window_start_crash_stop (void)
 
   roadie_test_allow_roadie_warnings ();
 
-  g_assert_true (was_logged ("Initializing audio server (background)..."));
+  g_assert_true (roadie_test_was_logged ("Initializing audio server (background)..."));
 
   /* Auto-start is off: nothing runs, Start is the suggested action. */
   start_button = template_child (&fixture, "start_button");
@@ -500,7 +476,7 @@ test_window_control_api_port_taken (void)
   g_assert_nonnull (roadie_service_get_control_api_problem (service));
   port_text = g_strdup_printf ("%u", port);
   g_assert_nonnull (strstr (roadie_service_get_control_api_problem (service), port_text));
-  g_assert_true (was_logged (roadie_service_get_control_api_problem (service)));
+  g_assert_true (roadie_test_was_logged (roadie_service_get_control_api_problem (service)));
 
   window = roadie_window_new (GTK_APPLICATION (fixture.app), roadie_service_get_supervisor (service));
   roadie_window_set_control_api_problem (window, roadie_service_get_control_api_problem (service));
@@ -746,14 +722,11 @@ main (int   argc,
   g_test_add_func ("/roadie/window/about", test_window_about);
   g_test_add_func ("/roadie/window/close-stops-server", test_window_close_stops_server);
 
-  logged = g_ptr_array_new_with_free_func (g_free);
-  g_log_set_handler ("Roadie", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
-                     capture_roadie_log, NULL);
+  roadie_test_capture_log ();
 
   fixture_set_up ();
   status = g_test_run ();
   fixture_tear_down ();
-  g_clear_pointer (&logged, g_ptr_array_unref);
 
   return status;
 }
