@@ -1,0 +1,4 @@
+/* roadie-protocol.c: being written. */
+#include "config.h"
+
+#include "roadie-protocol.h"

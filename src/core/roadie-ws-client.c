@@ -1,0 +1,4 @@
+/* roadie-ws-client.c: being written. */
+#include "config.h"
+
+#include "roadie-ws-client.h"

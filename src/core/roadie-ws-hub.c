@@ -1,0 +1,4 @@
+/* roadie-ws-hub.c: being written. */
+#include "config.h"
+
+#include "roadie-ws-hub.h"

@@ -1,0 +1,72 @@
+/* roadie-ws-hub.h: the server side of every inbound WebSocket endpoint.
+ *
+ * Three endpoints, each its own listener with a WebSocket at "/":
+ *  - ENGINE  (:8080): hello, then frames; GET /health with the statistics
+ *  - BROWSER (:8766): hello, then frames; pinged, dropped after missed pongs
+ *  - DJ      (:9000): dj_auth first (auth_ok, or auth_failed + close 4001,
+ *                     repeated failures from one address slowed down), then
+ *                     dj_heartbeat → heartbeat_ack, dj_frame → "dj-frame"
+ * A client that cannot keep up gets the latest frame, not a growing queue.
+ * Malformed input gets an error message and a close for that client only.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "roadie-dj-keys.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  ROADIE_WS_ENDPOINT_ENGINE,
+  ROADIE_WS_ENDPOINT_BROWSER,
+  ROADIE_WS_ENDPOINT_DJ,
+  ROADIE_WS_N_ENDPOINTS
+} RoadieWsEndpoint;
+
+#define ROADIE_TYPE_WS_HUB (roadie_ws_hub_get_type ())
+
+G_DECLARE_FINAL_TYPE (RoadieWsHub, roadie_ws_hub, ROADIE, WS_HUB, GObject)
+
+/* Properties:
+ *   server-name               string  "roadie-engine" (in hello)
+ *   ping-interval-ms          uint    15000  browser (and engine) pings
+ *   missed-pongs              uint    2      dropped after this many
+ *   max-clients               uint    256    per endpoint
+ *   max-message-bytes         uint    65536  incoming (never 0)
+ *   stats-log-interval-ms     uint    60000  0 = never
+ *   mc-connected              boolean        from the visualizer link
+ *   mc-reconnect-count        uint           from the visualizer link
+ * Signals:
+ *   "dj-connected"    (const char *dj_id, const char *dj_name)
+ *   "dj-disconnected" (const char *dj_id)
+ *   "dj-frame"        (const char *dj_id, JsonObject *frame)
+ *   "set-active-dj"   (const char *dj_id)   from an authenticated admin
+ */
+RoadieWsHub *roadie_ws_hub_new             (void);
+/* bind: an IP address; port 0 = ephemeral. */
+gboolean     roadie_ws_hub_listen          (RoadieWsHub      *self,
+                                            RoadieWsEndpoint  endpoint,
+                                            const char       *bind,
+                                            guint             port,
+                                            GError          **error);
+guint        roadie_ws_hub_get_port        (RoadieWsHub      *self,
+                                            RoadieWsEndpoint  endpoint);
+void         roadie_ws_hub_set_dj_keys     (RoadieWsHub      *self,
+                                            RoadieDjKeys     *keys);
+/* Sends text to every client of endpoint; slow clients get the latest. */
+void         roadie_ws_hub_broadcast       (RoadieWsHub      *self,
+                                            RoadieWsEndpoint  endpoint,
+                                            const char       *text);
+guint        roadie_ws_hub_get_n_clients   (RoadieWsHub      *self,
+                                            RoadieWsEndpoint  endpoint);
+/* The seed's statistics object: dj_connects, dj_disconnects,
+ * browser_connects, browser_disconnects, mc_reconnect_count, current_djs,
+ * current_browsers, mc_connected. */
+JsonNode    *roadie_ws_hub_build_stats     (RoadieWsHub      *self);
+/* Closes every client (1001) and stops listening. */
+void         roadie_ws_hub_shutdown        (RoadieWsHub      *self);
+
+G_END_DECLS
