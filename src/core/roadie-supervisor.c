@@ -1301,9 +1301,11 @@ roadie_supervisor_auto_start (RoadieSupervisor *self)
       || self->state != ROADIE_SUPERVISOR_STATE_STOPPED)
     return;
 
+  /* Nothing listening answers at once (refused); something that does
+   * listen gets as long as a starting server would, not one health check. */
   url = probe_url (self);
   roadie_ws_probe_async (self->session, url,
-                         roadie_settings_get_int (self->settings, "health-check-timeout-ms"),
+                         roadie_settings_get_int (self->settings, "startup-timeout-ms"),
                          new_probe_cancellable (self), on_auto_start_probe, g_object_ref (self));
 }
 
