@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "roadie-backoff.h"
+#include "roadie-engine-args.h"
 #include "roadie-error.h"
 #include "roadie-output-reader.h"
 #include "roadie-paths.h"
@@ -938,6 +939,8 @@ spawn_child (RoadieSupervisor  *self,
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_auto(GStrv) arguments = roadie_settings_get_strv (self->settings, "arguments");
   g_autofree char *working_dir = roadie_settings_get_string (self->settings, "working-dir");
+  g_autofree char *configured = roadie_settings_get_string (self->settings, "executable-path");
+  gboolean is_bundled_engine = configured == NULL || configured[0] == '\0';
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autoptr(GError) log_error = NULL;
   g_autoptr(GError) spawn_error = NULL;
@@ -956,6 +959,15 @@ spawn_child (RoadieSupervisor  *self,
   g_ptr_array_add (argv, g_strdup ("3"));
   g_ptr_array_add (argv, g_strdup ("--"));
   g_ptr_array_add (argv, g_strdup (executable));
+  if (is_bundled_engine)
+    {
+      /* The bundled engine takes its connectivity settings as options;
+       * the DJ's own arguments come after them and so still win. */
+      g_auto(GStrv) engine_args = roadie_engine_args_from_settings (self->settings);
+
+      for (guint i = 0; engine_args[i] != NULL; i++)
+        g_ptr_array_add (argv, g_strdup (engine_args[i]));
+    }
   for (guint i = 0; arguments != NULL && arguments[i] != NULL; i++)
     g_ptr_array_add (argv, g_strdup (arguments[i]));
   g_ptr_array_add (argv, NULL);
