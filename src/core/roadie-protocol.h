@@ -59,6 +59,12 @@ char *roadie_message_dj_heartbeat  (double      ts,
                                     gboolean    mc_connected);
 char *roadie_message_heartbeat_ack (double      server_time);
 char *roadie_message_error         (const char *reason);
+char *roadie_message_set_active_dj (const char *dj_id);
+/* {"type":"stats", then the members of stats (a JSON object) in order}. */
+char *roadie_message_stats         (JsonNode   *stats);
+
+/* Now, as Unix seconds with a fraction: for ts and server_time. */
+double roadie_protocol_now         (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RoadieMessage, roadie_message_free)
 
