@@ -5,6 +5,25 @@
  * while it is away, sends the DJ profile's application heartbeat and keeps
  * its own pong deadline (libsoup 3.2 has keepalive pings but no pong
  * timeout). An authentication failure is final. close() is final too.
+ *
+ * The schedule: a series of attempts starts with connect() (an initial
+ * series, at most max-connect-attempts) or with the loss of a link that was
+ * up (a reconnect series, at most max-reconnect-attempts; only with
+ * auto-reconnect, else the client goes to disconnected). Attempt 1 of an
+ * initial series starts at once; the n-th wait of a series is
+ * min (initial-backoff × multiplier^(n−1), max-backoff) ± jitter, from
+ * roadie_backoff_delay_ms(). One deliberate deviation from the seed: the
+ * first wait after a loss is uniform in [0, initial-backoff] ("full
+ * jitter"), because ±10 % around 5 s still brings a whole fleet that lost
+ * the same server at the same instant back within one second; later waits
+ * follow the seed's schedule. A successful connection resets the series.
+ *
+ * Liveness: a connection whose peer stopped answering is found by our own
+ * pong deadline: libsoup sends a ping every ping-interval (keepalive-interval,
+ * whole seconds, rounded up), and when neither a pong nor a message has come
+ * for pong-timeout the link is dropped ("Pong timeout") and reconnected. We
+ * keep this timer even where libsoup ≥ 3.6 has a pong timeout of its own:
+ * ours counts every message as a sign of life and has millisecond precision.
  */
 #pragma once
 
@@ -31,6 +50,10 @@ const char *roadie_ws_client_state_to_string (RoadieWsClientState state);
 
 /* The close code and message type that mean "wrong credentials, stop". */
 #define ROADIE_WS_CLOSE_AUTH_FAILED 4001
+
+/* Largest message the client accepts from a server (libsoup's limit is per
+ * frame; 0 would mean none at all). */
+#define ROADIE_WS_CLIENT_MAX_INCOMING_PAYLOAD (1024 * 1024)
 
 #define ROADIE_TYPE_WS_CLIENT (roadie_ws_client_get_type ())
 
@@ -62,11 +85,13 @@ G_DECLARE_FINAL_TYPE (RoadieWsClient, roadie_ws_client, ROADIE, WS_CLIENT, GObje
  *   auth-failure-reason       string  why the server refused us (read-only)
  *   dropped-count             uint64  messages evicted from a full queue (read-only)
  *   reconnect-count           uint    successful reconnections after a loss (read-only)
+ *   last-error                string  why the last attempt failed or the link was lost (read-only)
  * Signals:
  *   "message" (const char *text, JsonObject *object-or-NULL)  each text message
  */
 RoadieWsClient     *roadie_ws_client_new        (const char     *url);
-/* Starts connecting (from disconnected, gave-up or auth-failed). */
+/* Starts a new series of attempts (from disconnected, gave-up or
+ * auth-failed); in backoff, makes the next attempt at once. */
 void                roadie_ws_client_connect    (RoadieWsClient *self);
 /* Final: closes the connection, cancels every timer; no reconnect after. */
 void                roadie_ws_client_close      (RoadieWsClient *self);
@@ -81,5 +106,9 @@ const char         *roadie_ws_client_get_url    (RoadieWsClient *self);
 guint               roadie_ws_client_get_queue_length (RoadieWsClient *self);
 /* For tests: how many GSources the client owns right now (0 once closed). */
 guint               roadie_ws_client_count_sources (RoadieWsClient *self);
+const char         *roadie_ws_client_get_auth_failure_reason (RoadieWsClient *self);
+const char         *roadie_ws_client_get_last_error          (RoadieWsClient *self);
+guint64             roadie_ws_client_get_dropped_count       (RoadieWsClient *self);
+guint               roadie_ws_client_get_reconnect_count     (RoadieWsClient *self);
 
 G_END_DECLS
