@@ -754,20 +754,23 @@ roadie_message_set_active_dj (const char *dj_id)
 char *
 roadie_message_stats (JsonNode *stats)
 {
-  g_autoptr(JsonBuilder) builder = begin_message ("stats");
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *member;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(GList) names = NULL;
+  JsonObject *object;
 
   g_return_val_if_fail (stats != NULL && JSON_NODE_HOLDS_OBJECT (stats), NULL);
 
-  json_object_iter_init (&iter, json_node_get_object (stats));
-  while (json_object_iter_next (&iter, &name, &member))
+  builder = begin_message ("stats");
+  object = json_node_get_object (stats);
+  /* json_object_get_members () keeps insertion order; a JsonObjectIter
+   * would walk the hash table's. */
+  names = json_object_get_members (object);
+  for (GList *l = names; l != NULL; l = l->next)
     {
-      if (g_str_equal (name, "type"))
+      if (g_str_equal (l->data, "type"))
         continue;
-      json_builder_set_member_name (builder, name);
-      json_builder_add_value (builder, json_node_copy (member));
+      json_builder_set_member_name (builder, l->data);
+      json_builder_add_value (builder, json_node_copy (json_object_get_member (object, l->data)));
     }
   return end_message (builder);
 }
