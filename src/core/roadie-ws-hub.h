@@ -39,11 +39,27 @@ G_DECLARE_FINAL_TYPE (RoadieWsHub, roadie_ws_hub, ROADIE, WS_HUB, GObject)
  *   stats-log-interval-ms     uint    60000  0 = never
  *   mc-connected              boolean        from the visualizer link
  *   mc-reconnect-count        uint           from the visualizer link
+ *   auth-timeout-ms           uint    5000   DJs must send dj_auth by then (1008)
+ *   auth-delay-initial-ms     uint    250    delay before auth answers to an
+ *   auth-delay-max-ms         uint    8000     address after its 1st failure,
+ *                                            doubled per failure, capped
+ *   auth-forget-ms            uint    60000  failures forgotten after this quiet
  * Signals:
  *   "dj-connected"    (const char *dj_id, const char *dj_name)
  *   "dj-disconnected" (const char *dj_id)
  *   "dj-frame"        (const char *dj_id, JsonObject *frame)
  *   "set-active-dj"   (const char *dj_id)   from an authenticated admin
+ *
+ * Pings go to every endpoint's clients (DJs too: a half-open DJ must not
+ * stay "current"), every ping-interval-ms rounded to whole seconds (at
+ * least 1; libsoup 3.2's keepalive unit); a pong or any message counts as
+ * alive. The admin is the DJ whose dj_id is "admin" in the keys file: it
+ * may send set_active_dj, and is not itself counted or announced as a DJ.
+ * "dj-frame" carries the session's dj_id (also written into the object).
+ * dj-connected/dj-disconnected and the dj_* statistics count signed-in
+ * DJs; browser_* count the BROWSER endpoint only (the ENGINE endpoint also
+ * sees Roadie's own health probes). A full endpoint answers handshakes
+ * with HTTP 503. Close codes are listed in roadie-ws-hub.c.
  */
 RoadieWsHub *roadie_ws_hub_new             (void);
 /* bind: an IP address; port 0 = ephemeral. */
@@ -54,14 +70,29 @@ gboolean     roadie_ws_hub_listen          (RoadieWsHub      *self,
                                             GError          **error);
 guint        roadie_ws_hub_get_port        (RoadieWsHub      *self,
                                             RoadieWsEndpoint  endpoint);
+/* Takes its own reference; NULL = no keys (every DJ is refused). */
 void         roadie_ws_hub_set_dj_keys     (RoadieWsHub      *self,
                                             RoadieDjKeys     *keys);
+/* What a plain GET / (not a WebSocket handshake) answers on endpoint,
+ * e.g. the preview page; NULL body = 400 with a hint (the default). */
+void         roadie_ws_hub_set_page        (RoadieWsHub      *self,
+                                            RoadieWsEndpoint  endpoint,
+                                            const char       *content_type,
+                                            GBytes           *body);
 /* Sends text to every client of endpoint; slow clients get the latest. */
 void         roadie_ws_hub_broadcast       (RoadieWsHub      *self,
                                             RoadieWsEndpoint  endpoint,
                                             const char       *text);
 guint        roadie_ws_hub_get_n_clients   (RoadieWsHub      *self,
                                             RoadieWsEndpoint  endpoint);
+/* For tests and diagnostics: the most frames the hub holds for any one
+ * client of endpoint (its pending frame plus whole frames still in
+ * libsoup's queue, measured against the kernel's TCP counters), and the
+ * frames skipped so far for slow clients still connected. */
+void         roadie_ws_hub_get_backlog     (RoadieWsHub      *self,
+                                            RoadieWsEndpoint  endpoint,
+                                            guint            *max_frames,
+                                            guint64          *skipped);
 /* The seed's statistics object: dj_connects, dj_disconnects,
  * browser_connects, browser_disconnects, mc_reconnect_count, current_djs,
  * current_browsers, mc_connected. */
