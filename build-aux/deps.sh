@@ -19,10 +19,12 @@ ROADIE_DEPS_BUILD=(
 )
 
 # The test suite: its own X server, private D-Bus, a headless PipeWire,
-# /proc and socket tools, and python3 for the result summary.
+# /proc and socket tools, python3 for the result summary, and an
+# independent WebSocket implementation for the interoperability tests.
 ROADIE_DEPS_TEST=(
   xvfb xauth dbus dbus-daemon dbus-x11 procps iproute2
   pipewire pipewire-bin wireplumber python3
+  python3-websockets
 )
 
 ROADIE_MESON_MIN=1.0

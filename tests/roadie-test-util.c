@@ -482,3 +482,36 @@ roadie_test_start_dbus (void)
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", dbus_address, TRUE);
   return dbus_address;
 }
+
+const char *
+roadie_test_python_with_websockets (char **why)
+{
+  static char *found;
+  static char *problem;
+  const char *candidates[] = { g_getenv ("ROADIE_TEST_PYTHON"), "/usr/bin/python3", "python3" };
+
+  if (found == NULL && problem == NULL)
+    {
+      /* Debian's python3-websockets lives in /usr/lib/python3/dist-packages,
+       * which a python3 from pyenv or a venv earlier in PATH does not see. */
+      for (guint i = 0; i < G_N_ELEMENTS (candidates) && found == NULL; i++)
+        {
+          const char *argv[] = { candidates[i], "-c", "import websockets", NULL };
+          int status = -1;
+
+          if (candidates[i] == NULL)
+            continue;
+          if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                            | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL)
+              && g_spawn_check_wait_status (status, NULL))
+            found = g_strdup (candidates[i]);
+        }
+      if (found == NULL)
+        problem = g_strdup ("no python3 here can import websockets: install the Debian package "
+                            "python3-websockets (build-aux/deps.sh build test does), or point "
+                            "ROADIE_TEST_PYTHON at a python3 that has it");
+    }
+  if (why != NULL)
+    *why = g_strdup (problem);
+  return found;
+}

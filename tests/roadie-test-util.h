@@ -64,6 +64,11 @@ const char *roadie_test_start_xvfb     (void);
  * Killed at exit like the X server. */
 const char *roadie_test_start_dbus     (void);
 
+/* A python3 that can import websockets (Debian's python3-websockets), for
+ * the interoperability tests and the broadcast benchmark; NULL with *why
+ * set when there is none. Those tests fail then, never skip: CI has it. */
+const char *roadie_test_python_with_websockets (char **why);
+
 /* Reads a whole file; NULL if missing. */
 char     *roadie_test_read_file        (const char         *path,
                                         gsize              *length);

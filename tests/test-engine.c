@@ -1,10 +1,13 @@
 /* test-engine.c: roadie-engine as a real process.
  *
  * Each case spawns the built roadie-engine on a free port and talks to it
- * over real sockets: the hello message over WebSocket, GET /health, the
- * start-up lines on stdout, exit on SIGTERM (timed), a second engine on a
- * taken port, option errors, loopback-only binding, and input it must
- * survive (binary, oversized).
+ * over real sockets: the hello message over WebSocket (engine and browser
+ * ports), GET /health (the seed's statistics), the start-up lines on
+ * stdout, exit on SIGTERM (timed), a second engine on a taken port, option
+ * errors, loopback-only binding, and input it must survive (malformed,
+ * binary, oversized: that client is closed, the others stay). The browser
+ * and DJ listeners are off unless a case needs them, so no case depends
+ * on the default ports 8766 and 9000 being free.
  */
 #include "config.h"
 
@@ -141,21 +144,29 @@ engine_is_listening (gpointer user_data)
   return engine->exited || strstr (engine->out->str, line) != NULL;
 }
 
-/* Spawns an engine on a free port and waits for its listening line. */
+/* Spawns an engine on a free port and waits for its listening line. The
+ * browser and DJ listeners are off unless browser_port is not 0. */
 static Engine *
-engine_start (void)
+engine_start_with_browsers (guint browser_port)
 {
   g_autofree char *port = NULL;
+  g_autofree char *browser = g_strdup_printf ("%u", browser_port);
   Engine *engine;
   guint16 free_port = roadie_test_free_port ();
 
   port = g_strdup_printf ("%u", free_port);
-  engine = engine_spawn_argv ((const char *[]) { "--port", port, NULL });
+  engine = engine_spawn_argv ((const char *[]) { "--port", port, "--browser-port", browser, "--dj-port", "0", NULL });
   engine->port = free_port;
   g_assert_true (roadie_test_wait_until (engine_is_listening, engine, START_TIMEOUT_MS));
   g_assert_false (engine->exited);
 
   return engine;
+}
+
+static Engine *
+engine_start (void)
+{
+  return engine_start_with_browsers (0);
 }
 
 static gboolean
@@ -361,7 +372,7 @@ typedef struct
 } HealthClients;
 
 static gboolean
-health_reports_clients (gpointer user_data)
+health_reports_browsers (gpointer user_data)
 {
   HealthClients *check = user_data;
   g_auto(HttpResult) result = { 0 };
@@ -369,7 +380,7 @@ health_reports_clients (gpointer user_data)
 
   http_get (check->session, check->port, "/health", &result);
   health = parse_object (result.body);
-  return json_object_get_int_member (health, "clients") == check->want;
+  return json_object_get_int_member (health, "current_browsers") == check->want;
 }
 
 static gboolean
@@ -413,15 +424,11 @@ test_engine_startup_lines (void)
 }
 
 static void
-test_engine_hello (void)
+assert_hello (WsClient *client)
 {
-  g_autoptr(Engine) engine = engine_start ();
-  g_autoptr(SoupSession) session = soup_session_new ();
-  g_autoptr(WsClient) client = ws_connect (session, engine->port);
   g_autoptr(JsonObject) hello = NULL;
   g_autoptr(GBytes) bytes = NULL;
   const char *text;
-  HealthClients check = { session, engine->port, 1 };
 
   g_assert_true (roadie_test_wait_until (ws_has_text, client, IO_TIMEOUT_MS));
   g_assert_cmpuint (client->texts->len, ==, 1);
@@ -436,14 +443,29 @@ test_engine_hello (void)
   g_assert_cmpstr (json_object_get_string_member (hello, "version"), ==, PACKAGE_VERSION);
   g_assert_cmpint (json_object_get_int_member (hello, "protocol"), ==, 1);
   g_assert_cmpuint (json_object_get_size (hello), ==, 4);
+}
 
-  /* The engine counts the client while it is connected, and forgets it
+static void
+test_engine_hello (void)
+{
+  guint browser_port = roadie_test_free_port ();
+  g_autoptr(Engine) engine = engine_start_with_browsers (browser_port);
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(WsClient) client = ws_connect (session, engine->port);
+  g_autoptr(WsClient) browser = ws_connect (session, browser_port);
+  HealthClients check = { session, engine->port, 1 };
+
+  /* The engine port and the browser port greet alike. */
+  assert_hello (client);
+  assert_hello (browser);
+
+  /* The engine counts the browser while it is connected, and forgets it
    * when it leaves. */
-  g_assert_true (poll_until (health_reports_clients, &check, IO_TIMEOUT_MS));
-  soup_websocket_connection_close (client->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  g_assert_true (roadie_test_wait_until (ws_is_closed, client, IO_TIMEOUT_MS));
+  g_assert_true (poll_until (health_reports_browsers, &check, IO_TIMEOUT_MS));
+  soup_websocket_connection_close (browser->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_assert_true (roadie_test_wait_until (ws_is_closed, browser, IO_TIMEOUT_MS));
   check.want = 0;
-  g_assert_true (poll_until (health_reports_clients, &check, IO_TIMEOUT_MS));
+  g_assert_true (poll_until (health_reports_browsers, &check, IO_TIMEOUT_MS));
 }
 
 static void
@@ -455,18 +477,23 @@ test_engine_health (void)
   g_auto(HttpResult) missing = { 0 };
   g_autoptr(JsonObject) health = NULL;
   g_autoptr(JsonObject) error = NULL;
+  static const char *counters[] = {
+    "dj_connects", "dj_disconnects", "browser_connects", "browser_disconnects",
+    "mc_reconnect_count", "current_djs", "current_browsers",
+  };
 
-  roadie_test_run_for (30);
   http_get (session, engine->port, "/health", &result);
   g_assert_cmpuint (result.status, ==, SOUP_STATUS_OK);
   g_assert_cmpstr (result.content_type, ==, "application/json");
   health = parse_object (result.body);
-  g_assert_cmpstr (json_object_get_string_member (health, "status"), ==, "ok");
-  g_assert_cmpstr (json_object_get_string_member (health, "server"), ==, "roadie-engine");
-  g_assert_cmpstr (json_object_get_string_member (health, "version"), ==, PACKAGE_VERSION);
-  g_assert_cmpint (json_object_get_int_member (health, "uptimeMs"), >=, 30);
-  g_assert_cmpint (json_object_get_int_member (health, "uptimeMs"), <, 60 * 1000);
-  g_assert_cmpint (json_object_get_int_member (health, "clients"), ==, 0);
+  /* The seed's health statistics, every field, nothing connected yet. */
+  for (guint i = 0; i < G_N_ELEMENTS (counters); i++)
+    {
+      g_assert_true (json_object_has_member (health, counters[i]));
+      g_assert_cmpint (json_object_get_int_member (health, counters[i]), ==, 0);
+    }
+  g_assert_false (json_object_get_boolean_member (health, "mc_connected"));
+  g_assert_cmpuint (json_object_get_size (health), ==, G_N_ELEMENTS (counters) + 1);
 
   http_get (session, engine->port, "/no-such-thing", &missing);
   g_assert_cmpuint (missing.status, ==, SOUP_STATUS_NOT_FOUND);
@@ -529,7 +556,7 @@ test_engine_port_in_use (void)
   g_autofree char *port = g_strdup_printf ("%u", first->port);
   g_autofree char *expected = NULL;
 
-  second = engine_spawn_argv ((const char *[]) { "--port", port, NULL });
+  second = engine_spawn_argv ((const char *[]) { "--port", port, "--browser-port", "0", "--dj-port", "0", NULL });
   g_assert_true (roadie_test_wait_until (engine_has_exited, second, START_TIMEOUT_MS));
 
   g_assert_true (WIFEXITED (second->wait_status));
@@ -667,34 +694,59 @@ test_engine_loopback_only (void)
     }
 }
 
+static gboolean
+ws_got_error_then_closed (WsClient *client)
+{
+  for (guint i = 0; i < client->texts->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (client->texts, i), "{\"type\":\"error\""))
+      return client->closed;
+  return FALSE;
+}
+
 static void
 test_engine_hostile_input (void)
 {
   g_autoptr(Engine) engine = engine_start ();
   g_autoptr(SoupSession) session = soup_session_new ();
   g_autoptr(WsClient) chatty = ws_connect (session, engine->port);
+  g_autoptr(WsClient) liar = ws_connect (session, engine->port);
+  g_autoptr(WsClient) binary = ws_connect (session, engine->port);
   g_autoptr(WsClient) flooder = ws_connect (session, engine->port);
   g_autoptr(WsClient) late = NULL;
   /* Above the engine's 64 KiB limit but below libsoup's default of
    * 128 KiB, so a close here proves the engine set its own bound; small
    * enough to sit in the socket buffers, so the close frame is read. */
   gsize huge_size = 80 * 1024;
-  g_autofree guint8 *huge = g_malloc0 (huge_size);
+  g_autofree char *huge = g_malloc (huge_size + 1);
+  g_autofree char *large = NULL;
   static const guint8 junk[] = { 0x00, 0xff, 0xfe, 0x80, 0x01 };
   g_auto(HttpResult) result = { 0 };
 
+  memset (huge, 'x', huge_size);
+  huge[huge_size] = '\0';
+  large = g_strdup_printf ("{\"type\":\"no-such-type\",\"padding\":\"%.*s\"}", 60 * 1024, huge);
   g_assert_true (roadie_test_wait_until (ws_has_text, chatty, IO_TIMEOUT_MS));
+  g_assert_true (roadie_test_wait_until (ws_has_text, liar, IO_TIMEOUT_MS));
+  g_assert_true (roadie_test_wait_until (ws_has_text, binary, IO_TIMEOUT_MS));
   g_assert_true (roadie_test_wait_until (ws_has_text, flooder, IO_TIMEOUT_MS));
 
-  /* Text and binary that mean nothing are ignored; the client stays. */
+  /* Messages of a type the engine does not know are ignored, even large
+   * ones under the limit; the client stays. */
   soup_websocket_connection_send_text (chatty->connection, "{\"type\":\"no-such-type\"}");
-  soup_websocket_connection_send_text (chatty->connection, "not json at all");
-  soup_websocket_connection_send_binary (chatty->connection, junk, sizeof junk);
-  /* Just under the limit is still fine. */
-  soup_websocket_connection_send_binary (chatty->connection, huge, 60 * 1024);
+  soup_websocket_connection_send_text (chatty->connection, large);
+
+  /* Text that is not JSON: an error message, then 1007 for that client. */
+  soup_websocket_connection_send_text (liar->connection, "not json at all");
+  g_assert_true (roadie_test_wait_until ((RoadieTestCondition) ws_got_error_then_closed, liar, IO_TIMEOUT_MS));
+  g_assert_cmpuint (liar->close_code, ==, SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+
+  /* Binary where text is expected: 1003. */
+  soup_websocket_connection_send_binary (binary->connection, junk, sizeof junk);
+  g_assert_true (roadie_test_wait_until (ws_is_closed, binary, IO_TIMEOUT_MS));
+  g_assert_cmpuint (binary->close_code, ==, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA);
 
   /* A payload above the limit closes that client with 1009, nothing more. */
-  soup_websocket_connection_send_binary (flooder->connection, huge, huge_size);
+  soup_websocket_connection_send_text (flooder->connection, huge);
   g_assert_true (roadie_test_wait_until (ws_is_closed, flooder, IO_TIMEOUT_MS * 2));
   /* The engine sends 1009 and drops the socket while unread bytes remain,
    * so the kernel may reset the connection before the client reads the

@@ -1,179 +1,124 @@
 /* main.c: roadie-engine, the bundled default audio server.
  *
- *   roadie-engine [--port N] [--bind ADDR] [--version]
+ *   roadie-engine [--port N] [--browser-port N] [--dj-port N] [--bind ADDR]
+ *                 [--dj-keys FILE] [--relay-to URL --dj-id ID [--dj-name NAME]
+ *                 [--dj-key-file FILE]] [--visualizer URL] [--test-frames FPS]
+ *                 [--max-clients N] [--version]
  *
- * Exit status: 0 after SIGTERM/SIGINT, 1 when the port cannot be opened,
- * 2 for bad options.
+ * Exit status: 0 after SIGTERM/SIGINT, 1 when a listener cannot open or a
+ * keys file cannot be used, 2 for bad options.
  */
 #include "config.h"
 
 #include <locale.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include <glib-unix.h>
 
-#include "roadie-engine-server.h"
-
-#define DEFAULT_PORT 8080
-#define DEFAULT_BIND "127.0.0.1"
+#include "roadie-engine.h"
+#include "roadie-engine-options.h"
 
 typedef struct
 {
-  GMainLoop          *loop;
-  RoadieEngineServer *server;
-  guint               sigterm_id;
-  guint               sigint_id;
-  gboolean            quitting;
-} Engine;
+  GMainLoop    *loop;
+  RoadieEngine *engine;
+  gboolean      quitting;
+} Run;
 
 static void
 shutdown_done (GObject      *object,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  Engine *engine = user_data;
+  Run *run = user_data;
 
-  roadie_engine_server_shutdown_finish (ROADIE_ENGINE_SERVER (object), result, NULL);
-  g_main_loop_quit (engine->loop);
+  roadie_engine_shutdown_finish (ROADIE_ENGINE (object), result, NULL);
+  g_main_loop_quit (run->loop);
 }
 
 static gboolean
 on_quit_signal (gpointer user_data)
 {
-  Engine *engine = user_data;
+  Run *run = user_data;
 
   /* A second signal while closing changes nothing; the grace period is
    * already short. */
-  if (!engine->quitting)
+  if (!run->quitting)
     {
-      engine->quitting = TRUE;
-      roadie_engine_server_shutdown_async (engine->server, NULL, shutdown_done, engine);
+      run->quitting = TRUE;
+      roadie_engine_shutdown_async (run->engine, NULL, shutdown_done, run);
     }
 
   return G_SOURCE_CONTINUE;
 }
 
-/* The host a client on this machine would type: localhost unless the
- * engine listens on one specific non-loopback address. */
-static char *
-dup_client_host (const char *bind)
-{
-  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (bind);
-
-  if (address == NULL || g_inet_address_get_is_loopback (address) || g_inet_address_get_is_any (address))
-    return g_strdup ("localhost");
-  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
-    return g_strdup_printf ("[%s]", bind);
-  return g_strdup (bind);
-}
-
+/* A VJ server may hold a thousand browsers; the soft limit of 1024 open
+ * files would turn the thousandth away. The hard limit is ours to use. */
 static void
-print_usage_error (GOptionContext *context,
-                   const char     *message)
+raise_file_limit (void)
 {
-  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+  struct rlimit limit;
 
-  fprintf (stderr, "roadie-engine: %s\n\n%s", message, help);
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
 }
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(RoadieEngineOptions) options = roadie_engine_options_new ();
+  g_autoptr(RoadieEngine) engine = NULL;
   g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(RoadieEngineServer) server = NULL;
-  g_autofree char *bind = NULL;
-  g_autofree char *client_host = NULL;
-  gboolean version = FALSE;
-  int port = DEFAULT_PORT;
-  Engine engine = { 0 };
-  const GOptionEntry entries[] = {
-    { "port", 'p', 0, G_OPTION_ARG_INT, &port, "Port for WebSocket and HTTP (default 8080; 0 picks a free one)", "N" },
-    { "bind", 'b', 0, G_OPTION_ARG_STRING, &bind, "Address to listen on (default 127.0.0.1, this machine only)", "ADDR" },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
-    { NULL }
-  };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *help = NULL;
+  Run run = { 0 };
+  guint sigterm_id;
+  guint sigint_id;
 
   setlocale (LC_ALL, "");
   /* The supervisor reads our stdout through a pipe: each line must reach
    * it when printed, not when a block buffer fills. */
   setvbuf (stdout, NULL, _IOLBF, 0);
 
-  context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, "The bundled Roadie audio server.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!roadie_engine_options_parse (options, &argc, &argv, &help, &error))
     {
-      print_usage_error (context, error->message);
+      fprintf (stderr, "roadie-engine: %s\n\n%s", error->message, help);
       return 2;
     }
-  if (argc > 1)
-    {
-      g_autofree char *message = g_strdup_printf ("unexpected argument “%s”", argv[1]);
-
-      print_usage_error (context, message);
-      return 2;
-    }
-  if (port < 0 || port > G_MAXUINT16)
-    {
-      g_autofree char *message = g_strdup_printf ("--port %d is not a port number from 0 to 65535", port);
-
-      print_usage_error (context, message);
-      return 2;
-    }
-
-  if (bind != NULL)
-    {
-      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (bind);
-
-      if (address == NULL && g_ascii_strcasecmp (bind, "localhost") != 0)
-        {
-          g_autofree char *message = g_strdup_printf ("--bind “%s” is not an IP address (try 127.0.0.1 or 0.0.0.0)", bind);
-
-          print_usage_error (context, message);
-          return 2;
-        }
-    }
-
-  if (version)
+  if (options->version)
     {
       printf ("roadie-engine %s\n", PACKAGE_VERSION);
       return 0;
     }
+  if (!roadie_engine_options_load_secrets (options, &error))
+    {
+      fprintf (stderr, "roadie-engine: %s\n", error->message);
+      return 1;
+    }
 
-  if (bind == NULL)
-    bind = g_strdup (DEFAULT_BIND);
-
-  server = roadie_engine_server_new ();
+  raise_file_limit ();
 
   /* Signals are caught before anyone can learn that we are listening, so a
    * SIGTERM sent right after the start-up line is never the default kill. */
   loop = g_main_loop_new (NULL, FALSE);
-  engine.loop = loop;
-  engine.server = server;
-  engine.sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, &engine);
-  engine.sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, &engine);
+  engine = roadie_engine_new ();
+  run.loop = loop;
+  run.engine = engine;
+  sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, &run);
+  sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, &run);
 
-  if (!roadie_engine_server_listen (server, bind, port, &error))
-    {
-      fprintf (stderr, "roadie-engine: %s\n", error->message);
-      g_clear_handle_id (&engine.sigterm_id, g_source_remove);
-      g_clear_handle_id (&engine.sigint_id, g_source_remove);
-      return 1;
-    }
+  if (roadie_engine_start (engine, options, &error))
+    g_main_loop_run (loop);
+  else
+    fprintf (stderr, "roadie-engine: %s\n", error->message);
 
-  /* The seed's start-up lines, verbatim bytes (not g_print, which would
-   * transliterate the check mark in a non-UTF-8 locale). */
-  printf ("WebSocket server listening on port %u\n", roadie_engine_server_get_port (server));
-  client_host = dup_client_host (bind);
-  printf ("✓ WebSocket server started on ws://%s:%u\n", client_host, roadie_engine_server_get_port (server));
+  g_source_remove (sigterm_id);
+  g_source_remove (sigint_id);
 
-  g_main_loop_run (loop);
-
-  g_clear_handle_id (&engine.sigterm_id, g_source_remove);
-  g_clear_handle_id (&engine.sigint_id, g_source_remove);
-
-  return 0;
+  return error == NULL ? 0 : 1;
 }
