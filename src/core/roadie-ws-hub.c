@@ -64,6 +64,8 @@
 #include <linux/sockios.h>
 #include <linux/tcp.h>
 
+#include <glib-unix.h>
+
 #include "roadie-error.h"
 #include "roadie-http.h"
 #include "roadie-port.h"
@@ -79,6 +81,11 @@
 
 /* How often frames waiting for a slow client are retried. */
 #define DRAIN_INTERVAL_MS 20
+
+/* Client pings are not reported by libsoup, so their bytes cannot be told
+ * from a growing fragmented message; this much per second is forgiven,
+ * far above any keepalive and far below a real flood. */
+#define INPUT_FORGIVEN_BYTES_PER_S 64
 
 /* The keys file's dj_id that may choose the active DJ. */
 #define ADMIN_DJ_ID "admin"
@@ -122,6 +129,11 @@ struct _Client
   guint64                  handed_bytes;
   guint64                  kernel_baseline;
   gsize                    last_frame_wire;
+
+  /* incoming: what libsoup took in since the last whole message */
+  guint                    input_watch_id;
+  gint64                   input_baseline;
+  gint64                   input_forgiven_us;
 };
 
 typedef struct
@@ -303,6 +315,26 @@ kernel_bytes_taken (Client *client)
   return (gint64) info.tcpi_bytes_acked + outq;
 }
 
+/* Bytes libsoup has read from this socket so far (received by the kernel
+ * and no longer queued), or -1 when the kernel cannot say. */
+static gint64
+kernel_bytes_consumed (Client *client)
+{
+  struct tcp_info info = { 0 };
+  socklen_t len = sizeof info;
+  int inq = 0;
+  int fd;
+
+  if (client->socket == NULL || g_socket_is_closed (client->socket))
+    return -1;
+  fd = g_socket_get_fd (client->socket);
+  if (getsockopt (fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0
+      || len < G_STRUCT_OFFSET (struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received
+      || ioctl (fd, SIOCINQ, &inq) != 0)
+    return -1;
+  return (gint64) info.tcpi_bytes_received - inq;
+}
+
 /* TRUE when the socket's send queue is too full to take len more bytes
  * now. Costs one ioctl when the queue is empty, the common case. */
 static gboolean
@@ -421,6 +453,77 @@ client_offer_frame (Client *client,
   client_set_pending (client, frame);
   if (self->drain_id == 0)
     self->drain_id = g_timeout_add (DRAIN_INTERVAL_MS, drain_pending, self);
+}
+
+/* --- incoming size ------------------------------------------------------ */
+
+/* libsoup 3.2 limits each incoming frame to max-incoming-payload-size but
+ * not the message its fragments add up to: it keeps appending until the
+ * last fragment, and only then does the hub see the size. So the hub
+ * watches how much libsoup has read since the last whole message (from the
+ * kernel's TCP counters, whenever the socket is readable, in the same main
+ * loop iterations as libsoup's own reads) and stops a client whose message
+ * in progress outgrows twice the limit plus headroom. Pongs are accounted
+ * exactly; client pings, which libsoup does not report, are covered by a
+ * small allowance per second. */
+static gboolean
+input_check (gint          fd,
+             GIOCondition  condition,
+             gpointer      user_data)
+{
+  Client *client = user_data;
+  RoadieWsHub *self = client->endpoint->hub;
+  gint64 consumed;
+  gint64 now;
+  gint64 forgiven;
+  gint64 allowance;
+
+  if (!client_is_open (client))
+    {
+      /* Closing: libsoup may stop reading, so the socket would stay
+       * readable and this watch would spin. */
+      client->input_watch_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+
+  consumed = kernel_bytes_consumed (client);
+  if (consumed < 0)
+    return G_SOURCE_CONTINUE;
+
+  now = g_get_monotonic_time ();
+  forgiven = (now - client->input_forgiven_us) * INPUT_FORGIVEN_BYTES_PER_S / G_USEC_PER_SEC;
+  if (forgiven > 0)
+    {
+      client->input_baseline = MIN (client->input_baseline + forgiven, consumed);
+      client->input_forgiven_us = now;
+    }
+
+  allowance = 2 * (gint64) self->max_message_bytes + 64 * 1024;
+  if (consumed - client->input_baseline > allowance)
+    {
+      g_autofree char *reason = g_strdup_printf ("the message is larger than %u bytes", self->max_message_bytes);
+
+      g_debug ("%s client %s: %" G_GINT64_FORMAT " bytes read since its last whole message",
+               endpoint_names[client->endpoint->kind], client_label (client),
+               consumed - client->input_baseline);
+      client->input_watch_id = 0;
+      client_fail (client, SOUP_WEBSOCKET_CLOSE_TOO_BIG, reason);
+      /* libsoup would go on assembling fragments until the client
+       * answers the close; end the stream both ways now. */
+      if (client->socket != NULL && !g_socket_is_closed (client->socket))
+        g_socket_shutdown (client->socket, TRUE, TRUE, NULL);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+input_mark_message (Client *client)
+{
+  gint64 consumed = kernel_bytes_consumed (client);
+
+  if (consumed >= 0)
+    client->input_baseline = consumed;
 }
 
 /* --- liveness ------------------------------------------------------------ */
@@ -786,6 +889,7 @@ client_message (SoupWebsocketConnection *connection,
   client->last_alive_us = g_get_monotonic_time ();
   if (!client_is_open (client))
     return;
+  input_mark_message (client);
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     {
@@ -818,8 +922,11 @@ client_pong (SoupWebsocketConnection *connection,
              gpointer                 user_data)
 {
   Client *client = user_data;
+  gsize len = g_bytes_get_size (data);
 
   client->last_alive_us = g_get_monotonic_time ();
+  /* A client's pong is a masked control frame: 6 header bytes. */
+  client->input_baseline += 6 + MIN (len, 125);
 }
 
 /* libsoup found the client breaking the WebSocket protocol, sending
@@ -863,6 +970,15 @@ client_error (SoupWebsocketConnection *connection,
       break;
     }
   client_fail (client, error->code, reason);
+
+  /* After a framing error libsoup cannot read past the bad frame, so the
+   * client's answering close frame would never be seen and the TCP
+   * connection would linger for libsoup's 5 s close timeout. RFC 6455
+   * 7.1.7 says to close the connection after failing it: end our side now
+   * (the close frame is already in the kernel, ahead of the FIN). */
+  if (error->code == SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR
+      && client->socket != NULL && !g_socket_is_closed (client->socket))
+    g_socket_shutdown (client->socket, FALSE, TRUE, NULL);
 }
 
 static void
@@ -884,6 +1000,7 @@ client_detach (Client *client)
   g_queue_unlink (&endpoint->clients, &client->link);
   g_clear_handle_id (&client->auth_timeout_id, g_source_remove);
   g_clear_handle_id (&client->auth_answer_id, g_source_remove);
+  g_clear_handle_id (&client->input_watch_id, g_source_remove);
   client_set_pending (client, NULL);
   g_signal_handlers_disconnect_by_data (client->connection, client);
 
@@ -968,6 +1085,12 @@ websocket_connected (SoupServer              *server,
       /* Frames are small and sent one at a time: Nagle would hold each
        * behind the previous one's ACK. */
       g_socket_set_option (client->socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+      /* libsoup reads until the socket is empty before it hands anything
+       * over, so the receive buffer bounds how far a fragmented message
+       * can outgrow the limit before input_check() sees it. Two messages'
+       * worth keeps a fast sender at full speed. */
+      g_socket_set_option (client->socket, SOL_SOCKET, SO_RCVBUF,
+                           MAX (2 * self->max_message_bytes, 64 * 1024), NULL);
     }
   else
     g_debug ("%s client %s: no socket to watch; slow-consumer protection is off for it",
@@ -975,6 +1098,11 @@ websocket_connected (SoupServer              *server,
 
   taken = kernel_bytes_taken (client);
   client->kernel_baseline = taken > 0 ? taken : 0;
+  client->input_baseline = MAX (0, kernel_bytes_consumed (client));
+  client->input_forgiven_us = g_get_monotonic_time ();
+  if (client->socket != NULL)
+    client->input_watch_id = g_unix_fd_add (g_socket_get_fd (client->socket), G_IO_IN,
+                                            input_check, client);
 
   soup_websocket_connection_set_max_incoming_payload_size (connection, self->max_message_bytes);
   soup_websocket_connection_set_keepalive_interval (connection, keepalive_seconds (self));
