@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "roadie-backoff.h"
+#include "roadie-protocol.h"
 #include "roadie-ws-client.h"
 
 /* "Queue full" goes to the log at most this often. */
@@ -405,12 +406,9 @@ auth_failed (RoadieWsClient *self,
 static void
 send_heartbeat (RoadieWsClient *self)
 {
-  char ts[G_ASCII_DTOSTR_BUF_SIZE];
-  g_autofree char *text = NULL;
+  g_autofree char *text = roadie_message_dj_heartbeat (g_get_real_time () / (double) G_USEC_PER_SEC,
+                                                       self->mc_connected);
 
-  g_ascii_formatd (ts, sizeof ts, "%.3f", g_get_real_time () / (double) G_USEC_PER_SEC);
-  text = g_strdup_printf ("{\"type\":\"dj_heartbeat\",\"ts\":%s,\"mc_connected\":%s}",
-                          ts, self->mc_connected ? "true" : "false");
   soup_websocket_connection_send_text (self->connection, text);
 }
 
