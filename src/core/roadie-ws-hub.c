@@ -1634,20 +1634,19 @@ roadie_ws_hub_get_n_clients (RoadieWsHub      *self,
 void
 roadie_ws_hub_get_backlog (RoadieWsHub      *self,
                            RoadieWsEndpoint  endpoint,
-                           guint            *max_frames,
-                           guint64          *skipped)
+                           RoadieWsBacklog  *backlog)
 {
-  guint worst = 0;
-  guint64 total_skipped = 0;
-
   g_return_if_fail (ROADIE_IS_WS_HUB (self));
   g_return_if_fail (endpoint < ROADIE_WS_N_ENDPOINTS);
+  g_return_if_fail (backlog != NULL);
 
+  memset (backlog, 0, sizeof *backlog);
   for (GList *l = self->endpoints[endpoint].clients.head; l != NULL; l = l->next)
     {
       Client *client = l->data;
       guint frames = client->pending != NULL ? 1 : 0;
       gint64 taken = kernel_bytes_taken (client);
+      int outq = 0;
 
       /* What was handed to libsoup and has not reached the kernel is
        * still in libsoup's queue. Its own pings and pongs reach the
@@ -1660,14 +1659,12 @@ roadie_ws_hub_get_backlog (RoadieWsHub      *self,
           if (held > 0)
             frames += (held + client->last_frame_wire - 1) / client->last_frame_wire;
         }
-      worst = MAX (worst, frames);
-      total_skipped += client->skipped;
+      if (client->socket != NULL && !g_socket_is_closed (client->socket)
+          && ioctl (g_socket_get_fd (client->socket), SIOCOUTQ, &outq) == 0 && outq > 0)
+        backlog->max_kernel_bytes = MAX (backlog->max_kernel_bytes, (gsize) outq);
+      backlog->max_frames = MAX (backlog->max_frames, frames);
+      backlog->skipped += client->skipped;
     }
-
-  if (max_frames != NULL)
-    *max_frames = worst;
-  if (skipped != NULL)
-    *skipped = total_skipped;
 }
 
 JsonNode *

@@ -85,14 +85,20 @@ void         roadie_ws_hub_broadcast       (RoadieWsHub      *self,
                                             const char       *text);
 guint        roadie_ws_hub_get_n_clients   (RoadieWsHub      *self,
                                             RoadieWsEndpoint  endpoint);
-/* For tests and diagnostics: the most frames the hub holds for any one
- * client of endpoint (its pending frame plus whole frames still in
- * libsoup's queue, measured against the kernel's TCP counters), and the
- * frames skipped so far for slow clients still connected. */
+/* For tests and diagnostics, over the clients of an endpoint: */
+typedef struct
+{
+  guint   max_frames;        /* most frames the hub holds for one client: its
+                              * pending frame plus whole frames still in
+                              * libsoup's queue (measured against the
+                              * kernel's TCP counters) */
+  gsize   max_kernel_bytes;  /* largest kernel send queue (SIOCOUTQ) */
+  guint64 skipped;           /* frames skipped for slow clients still here */
+} RoadieWsBacklog;
+
 void         roadie_ws_hub_get_backlog     (RoadieWsHub      *self,
                                             RoadieWsEndpoint  endpoint,
-                                            guint            *max_frames,
-                                            guint64          *skipped);
+                                            RoadieWsBacklog  *backlog);
 /* The seed's statistics object: dj_connects, dj_disconnects,
  * browser_connects, browser_disconnects, mc_reconnect_count, current_djs,
  * current_browsers, mc_connected. */
