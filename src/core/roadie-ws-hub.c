@@ -553,20 +553,28 @@ check_liveness (gpointer user_data)
   RoadieWsHub *self = user_data;
   gint64 now = g_get_monotonic_time ();
   gint64 allowed_us = (gint64) keepalive_seconds (self) * self->missed_pongs * G_USEC_PER_SEC;
+  gboolean dropped;
 
-  for (guint e = 0; e < ROADIE_WS_N_ENDPOINTS; e++)
+  /* Dropping a DJ emits "dj-disconnected", whose handlers may close
+   * other clients: after each drop, look again from the start. */
+  do
     {
-      GList *l = self->endpoints[e].clients.head;
+      dropped = FALSE;
+      for (guint e = 0; e < ROADIE_WS_N_ENDPOINTS && !dropped; e++)
+        for (GList *l = self->endpoints[e].clients.head; l != NULL; l = l->next)
+          {
+            Client *client = l->data;
 
-      while (l != NULL)
-        {
-          Client *client = l->data;
-
-          l = l->next;
-          if (client_is_open (client) && now - client->last_alive_us > allowed_us)
-            client_drop_silent (client);
-        }
+            if (client_is_open (client) && now - client->last_alive_us > allowed_us)
+              {
+                client_drop_silent (client);
+                dropped = TRUE;
+                break;
+              }
+          }
     }
+  while (dropped);
+
   return G_SOURCE_CONTINUE;
 }
 
@@ -1504,7 +1512,7 @@ roadie_ws_hub_listen (RoadieWsHub       *self,
       return FALSE;
     }
 
-  if (bind == NULL)
+  if (bind == NULL || g_ascii_strcasecmp (bind, "localhost") == 0)
     bind = "127.0.0.1";
   inet_address = g_inet_address_new_from_string (bind);
   if (inet_address == NULL)

@@ -62,7 +62,7 @@ G_DECLARE_FINAL_TYPE (RoadieWsHub, roadie_ws_hub, ROADIE, WS_HUB, GObject)
  * with HTTP 503. Close codes are listed in roadie-ws-hub.c.
  */
 RoadieWsHub *roadie_ws_hub_new             (void);
-/* bind: an IP address; port 0 = ephemeral. */
+/* bind: an IP address (NULL or "localhost" = 127.0.0.1); port 0 = ephemeral. */
 gboolean     roadie_ws_hub_listen          (RoadieWsHub      *self,
                                             RoadieWsEndpoint  endpoint,
                                             const char       *bind,
