@@ -1075,6 +1075,59 @@ test_dj_signs_in_again (Fixture       *fixture,
   wait_event (fixture, "frame dj_alice 9");
 }
 
+static void
+record_any_log (const char     *log_domain,
+                GLogLevelFlags  log_level,
+                const char     *message,
+                gpointer        user_data)
+{
+  g_ptr_array_add (user_data, g_strdup (message));
+}
+
+static void
+test_dj_keys_never_logged (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  const char *secrets[] = { "alice-key", "guess-Zq81", "in-a-bad-message-Kx7", "numbers-Pp3" };
+  const char *bad_auths[] = {
+    "{\"type\":\"dj_auth\",\"dj_id\":\"dj alice\",\"dj_key\":\"in-a-bad-message-Kx7\"}",
+    "{\"type\":\"dj_auth\",\"dj_id\":\"dj_alice\",\"dj_key\":\"numbers-Pp3\",\"dj_name\":7}",
+  };
+  guint handler;
+
+  /* Every level, debug included. */
+  handler = g_log_set_handler ("Roadie", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                               record_any_log, lines);
+  g_object_set (fixture->hub, "auth-delay-initial-ms", 0, NULL);
+
+  {
+    g_autoptr(Peer) alice = connect_dj (fixture, "dj_alice", "alice-key");
+    g_autofree char *reason = assert_auth_refused (fixture, "dj_alice", "guess-Zq81", NULL);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (bad_auths); i++)
+    {
+      g_autoptr(Peer) dj = peer_connect (fixture->session, fixture->ports[ROADIE_WS_ENDPOINT_DJ]);
+      g_autoptr(RoadieMessage) error = NULL;
+
+      peer_send (dj, bad_auths[i]);
+      error = peer_expect (dj, ROADIE_MESSAGE_ERROR);
+      g_test_message ("%s", json_object_get_string_member (error->object, "reason"));
+      g_assert_cmpuint (peer_wait_closed (dj, IO_TIMEOUT_MS), ==, 1007);
+      for (guint s = 0; s < G_N_ELEMENTS (secrets); s++)
+        g_assert_null (strstr (g_ptr_array_index (dj->texts, 0), secrets[s]));
+    }
+  roadie_test_run_for (50);
+  g_log_remove_handler ("Roadie", handler);
+
+  g_test_message ("%u Roadie log lines checked", lines->len);
+  g_assert_cmpuint (lines->len, >, 3);
+  for (guint i = 0; i < lines->len; i++)
+    for (guint s = 0; s < G_N_ELEMENTS (secrets); s++)
+      if (strstr (g_ptr_array_index (lines, i), secrets[s]) != NULL)
+        g_error ("a DJ key was logged: %s", (char *) g_ptr_array_index (lines, i));
+}
+
 /* --- malformed input ----------------------------------------------------- */
 
 typedef struct
@@ -1686,6 +1739,7 @@ main (int argc, char *argv[])
   ADD ("dj/frames", test_dj_frames);
   ADD ("dj/set-active-dj", test_set_active_dj);
   ADD ("dj/signs-in-again", test_dj_signs_in_again);
+  ADD ("dj/keys-never-logged", test_dj_keys_never_logged);
   ADD ("malformed-input", test_malformed_input);
   ADD ("max-clients", test_max_clients);
   ADD_UNSTARTED ("half-open-peer", test_half_open_peer);
