@@ -1621,6 +1621,8 @@ roadie_ws_hub_broadcast (RoadieWsHub      *self,
   e = &self->endpoints[endpoint];
   if (e->clients.length == 0)
     return;
+  /* libsoup would refuse it once per client. */
+  g_return_if_fail (g_utf8_validate (text, -1, NULL));
 
   /* One copy shared by every client that has to keep it pending. */
   frame = g_bytes_new (text, strlen (text) + 1);
