@@ -172,7 +172,7 @@ roadie_engine_options_parse (RoadieEngineOptions   *options,
     { "bind", 'b', 0, G_OPTION_ARG_STRING, &options->bind,
       "Address to listen on (default 127.0.0.1, this machine only)", "ADDR" },
     { "dj-keys", 0, 0, G_OPTION_ARG_FILENAME, &options->dj_keys_path,
-      "File of “dj_id key” lines remote DJs authenticate against (chmod 600)", "FILE" },
+      "File of \"dj_id key\" lines remote DJs authenticate against (chmod 600)", "FILE" },
     { "relay-to", 0, 0, G_OPTION_ARG_STRING, &options->relay_to,
       "Relay this engine's frames to a remote VJ server as a DJ", "URL" },
     { "dj-id", 0, 0, G_OPTION_ARG_STRING, &options->dj_id,
@@ -199,11 +199,15 @@ roadie_engine_options_parse (RoadieEngineOptions   *options,
                                     "Put it in a file only you can read and pass --dj-key-file, or set ROADIE_DJ_KEY.\n");
   g_option_context_add_main_entries (context, entries, NULL);
 
+  if (!g_option_context_parse (context, argc, argv, error))
+    {
+      /* After parsing, which names the program in the usage line. */
+      if (help != NULL)
+        *help = g_option_context_get_help (context, TRUE, NULL);
+      return FALSE;
+    }
   if (help != NULL)
     *help = g_option_context_get_help (context, TRUE, NULL);
-
-  if (!g_option_context_parse (context, argc, argv, error))
-    return FALSE;
   if (*argc > 1)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
@@ -233,14 +237,14 @@ roadie_engine_read_secret_file (const char  *path,
       int saved_errno = errno;
 
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING,
-                   "cannot read the DJ key file %s: %s", path, g_strerror (saved_errno));
+                   "Cannot read the DJ key file %s: %s", path, g_strerror (saved_errno));
       return NULL;
     }
   if (fstat (fd, &info) != 0 || !S_ISREG (info.st_mode))
     {
       close (fd);
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING,
-                   "the DJ key file %s is not a regular file", path);
+                   "The DJ key file %s is not a regular file", path);
       return NULL;
     }
   /* Checked on the open file, so it cannot be swapped in between. */
@@ -248,7 +252,7 @@ roadie_engine_read_secret_file (const char  *path,
     {
       close (fd);
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING,
-                   "the DJ key file %s can be read by other users; it holds a secret: run chmod 600 %s",
+                   "The DJ key file %s can be read by other users and holds a secret: run chmod 600 %s",
                    path, path);
       return NULL;
     }
@@ -258,7 +262,7 @@ roadie_engine_read_secret_file (const char  *path,
   if (length < 0)
     {
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING,
-                   "cannot read the DJ key file %s", path);
+                   "Cannot read the DJ key file %s", path);
       return NULL;
     }
   buffer[length] = '\0';
@@ -270,7 +274,7 @@ roadie_engine_read_secret_file (const char  *path,
     {
       explicit_bzero (buffer, sizeof buffer);
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING,
-                   "the DJ key file %s is empty; put the key on its first line", path);
+                   "The DJ key file %s is empty; put the key on its first line", path);
       return NULL;
     }
 

@@ -352,7 +352,7 @@ on_relay_state (RoadieWsClient *client,
         g_autofree char *reason = NULL;
 
         g_object_get (client, "auth-failure-reason", &reason, NULL);
-        complain ("DJ relay: %s refused %s (%s); not trying again: check the DJ id and key",
+        complain ("DJ relay auth-failed: %s refused %s (%s); not trying again: check the DJ id and key",
                   self->relay_url, self->dj_id, reason != NULL ? reason : "authentication failed");
       }
       break;
