@@ -954,7 +954,7 @@ test_port_in_use (Fixture       *fixture,
   second = roadie_control_api_new (fixture->supervisor, fixture->token);
   g_assert_false (roadie_control_api_listen (second, port, &error));
   g_assert_error (error, ROADIE_ERROR, ROADIE_ERROR_PORT_IN_USE);
-  expected_start = g_strdup_printf ("Port %u is in use by ", port);
+  expected_start = g_strdup_printf ("Port %u on 127.0.0.1 is in use by ", port);
   g_assert_true (g_str_has_prefix (error->message, expected_start));
   g_assert_nonnull (strstr (error->message, "the control API is off for this run"));
   g_assert_nonnull (strstr (error->message, "control-api-port"));

@@ -527,10 +527,7 @@ roadie_control_api_listen (RoadieControlApi  *self,
                            guint              port,
                            GError           **error)
 {
-  g_autoptr(GInetAddress) loopback = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(SoupServer) server = NULL;
-  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (ROADIE_IS_CONTROL_API (self), FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
@@ -548,28 +545,10 @@ roadie_control_api_listen (RoadieControlApi  *self,
   soup_server_add_handler (server, "/", handle_request, self, NULL);
 
   /* 127.0.0.1 only: the API must never be reachable from the network. */
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  address = g_inet_socket_address_new (loopback, port);
-  if (!soup_server_listen (server, address, 0, &local_error))
-    {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-        {
-          g_autofree char *holder = roadie_port_describe_holder (port);
-
-          g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_PORT_IN_USE,
-                       "Port %u is in use by %s: the control API is off for this run. "
-                       "Free the port or change control-api-port.",
-                       port, holder != NULL ? holder : "another program");
-        }
-      else
-        {
-          g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_FAILED,
-                       "The control API cannot listen on 127.0.0.1 port %u (%s): it is off for this run. "
-                       "Change control-api-port.",
-                       port, local_error->message);
-        }
-      return FALSE;
-    }
+  if (!roadie_http_server_listen (server, "127.0.0.1", port,
+                                  "the control API is off for this run",
+                                  "Free the port or change control-api-port.", error))
+    return FALSE;
 
   self->server = g_steal_pointer (&server);
   self->port = roadie_http_server_get_port (self->server);

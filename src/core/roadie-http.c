@@ -3,7 +3,9 @@
 
 #include <string.h>
 
+#include "roadie-error.h"
 #include "roadie-http.h"
+#include "roadie-port.h"
 
 void
 roadie_http_respond_json (SoupServerMessage *msg,
@@ -49,4 +51,49 @@ roadie_http_server_get_port (SoupServer *server)
         return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
     }
   return 0;
+}
+
+gboolean
+roadie_http_server_listen (SoupServer  *server,
+                           const char  *bind,
+                           guint        port,
+                           const char  *consequence,
+                           const char  *remedy,
+                           GError     **error)
+{
+  g_autoptr(GInetAddress) inet_address = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (SOUP_IS_SERVER (server), FALSE);
+  g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
+
+  if (bind == NULL || g_ascii_strcasecmp (bind, "localhost") == 0)
+    bind = "127.0.0.1";
+  inet_address = g_inet_address_new_from_string (bind);
+  if (inet_address == NULL)
+    {
+      g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING,
+                   "“%s” is not an IP address: give 127.0.0.1, 0.0.0.0 or another address of this machine",
+                   bind);
+      return FALSE;
+    }
+
+  address = g_inet_socket_address_new (inet_address, port);
+  if (soup_server_listen (server, address, 0, &local_error))
+    return TRUE;
+
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+    {
+      g_autofree char *holder = roadie_port_describe_holder (port);
+
+      g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_PORT_IN_USE,
+                   "Port %u on %s is in use by %s: %s. %s",
+                   port, bind, holder != NULL ? holder : "another program", consequence, remedy);
+    }
+  else
+    g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_FAILED,
+                 "Cannot listen on %s port %u (%s): %s. %s",
+                 bind, port, local_error->message, consequence, remedy);
+  return FALSE;
 }

@@ -1494,10 +1494,8 @@ roadie_ws_hub_listen (RoadieWsHub       *self,
                       GError           **error)
 {
   Endpoint *e;
-  g_autoptr(GInetAddress) inet_address = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(SoupServer) server = NULL;
-  g_autoptr(GError) local_error = NULL;
+  g_autofree char *consequence = NULL;
 
   g_return_val_if_fail (ROADIE_IS_WS_HUB (self), FALSE);
   g_return_val_if_fail (endpoint < ROADIE_WS_N_ENDPOINTS, FALSE);
@@ -1512,17 +1510,6 @@ roadie_ws_hub_listen (RoadieWsHub       *self,
       return FALSE;
     }
 
-  if (bind == NULL || g_ascii_strcasecmp (bind, "localhost") == 0)
-    bind = "127.0.0.1";
-  inet_address = g_inet_address_new_from_string (bind);
-  if (inet_address == NULL)
-    {
-      g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_INVALID_SETTING,
-                   "“%s” is not an IP address: give 127.0.0.1, 0.0.0.0 or another address of this machine",
-                   bind);
-      return FALSE;
-    }
-
   server = soup_server_new (NULL, NULL);
   /* No permessage-deflate: frames are small, compressing each one per
    * client costs CPU at 60 fps, and libsoup 3.2 inflates without bound. */
@@ -1530,30 +1517,15 @@ roadie_ws_hub_listen (RoadieWsHub       *self,
   soup_server_add_handler (server, "/", handle_request, e, NULL);
   soup_server_add_websocket_handler (server, "/", NULL, NULL, websocket_connected, e, NULL);
 
-  address = g_inet_socket_address_new (inet_address, port);
-  if (!soup_server_listen (server, address, 0, &local_error))
-    {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-        {
-          g_autofree char *holder = roadie_port_describe_holder (port);
-
-          g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_PORT_IN_USE,
-                       "Port %u on %s is in use by %s: the %s endpoint cannot listen there. "
-                       "Stop the other program or choose another port.",
-                       port, bind, holder != NULL ? holder : "another program", endpoint_names[endpoint]);
-        }
-      else
-        {
-          g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_FAILED,
-                       "The %s endpoint cannot listen on %s port %u: %s",
-                       endpoint_names[endpoint], bind, port, local_error->message);
-        }
-      return FALSE;
-    }
+  consequence = g_strdup_printf ("the %s endpoint cannot listen there", endpoint_names[endpoint]);
+  if (!roadie_http_server_listen (server, bind, port, consequence,
+                                  "Stop the other program or choose another port.", error))
+    return FALSE;
 
   e->server = g_steal_pointer (&server);
   e->port = roadie_http_server_get_port (e->server);
-  g_info ("WebSocket %s endpoint listening on ws://%s:%u/", endpoint_names[endpoint], bind, e->port);
+  g_info ("WebSocket %s endpoint listening on ws://%s:%u/", endpoint_names[endpoint],
+          bind != NULL ? bind : "127.0.0.1", e->port);
 
   if (self->liveness_id == 0)
     restart_liveness (self);
