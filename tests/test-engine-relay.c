@@ -181,12 +181,21 @@ engine_is_listening (gpointer user_data)
 static void
 engine_free (Engine *engine)
 {
-  if (!engine->exited)
+  gboolean terminated = !engine->exited;
+
+  if (terminated)
     g_subprocess_send_signal (engine->process, SIGTERM);
   if (!roadie_test_wait_until (engine_is_done, engine, IO_TIMEOUT_MS))
     {
       g_subprocess_force_exit (engine->process);
       g_assert_true (roadie_test_wait_until (engine_is_done, engine, IO_TIMEOUT_MS));
+    }
+  /* A clean exit on SIGTERM; under the sanitizers this is also where a
+   * leak in the engine would show (LeakSanitizer's exit status). */
+  if (terminated)
+    {
+      if (!WIFEXITED (engine->status) || WEXITSTATUS (engine->status) != 0)
+        g_error ("roadie-engine did not exit cleanly on SIGTERM (status %d): %s", engine->status, engine->err->str);
     }
   g_clear_object (&engine->process);
   g_string_free (engine->out, TRUE);
