@@ -459,11 +459,12 @@ hub_new (RoadieWsEndpoint endpoint)
   RoadieWsHub *hub = roadie_ws_hub_new ();
   g_autoptr(GError) error = NULL;
 
-  /* Pings ten times a second, dropped after two missed pongs: lingering a
-   * second proves their library answers ours. */
+  /* Pings every second (libsoup 3.2's keepalive has whole seconds), a
+   * client silent for two periods dropped: lingering three seconds proves
+   * their library answers our pings. */
   g_object_set (hub,
                 "server-name", "roadie-interop",
-                "ping-interval-ms", 100,
+                "ping-interval-ms", 1000,
                 "missed-pongs", 2,
                 NULL);
   roadie_ws_hub_listen (hub, endpoint, "127.0.0.1", 0, &error);
@@ -495,7 +496,7 @@ test_their_client_hello (void)
   g_autoptr(RoadieWsHub) hub = hub_new (ROADIE_WS_ENDPOINT_ENGINE);
   g_autofree char *url = hub_url (hub, ROADIE_WS_ENDPOINT_ENGINE);
   g_autoptr(Peer) client = peer_spawn ("client.py", (const char *[]) {
-    url, "expect:hello", "ping", "linger:1.0", "close:1000:done here", NULL });
+    url, "expect:hello", "ping", "linger:3.0", "close:1000:done here", NULL });
   JsonObject *hello;
   JsonObject *data;
   JsonObject *lingered;
@@ -511,7 +512,7 @@ test_their_client_hello (void)
   /* Their ping, our pong. */
   g_assert_cmpfloat (json_object_get_double_member (peer_wait_event (client, "pong", 0), "rtt_ms"), <, IO_TIMEOUT_MS);
 
-  /* Our pings every 100 ms for a second, their pongs: still connected. */
+  /* Our pings every second for three, their pongs: still connected. */
   lingered = peer_wait_event (client, "lingered", 0);
   g_assert_true (json_object_get_boolean_member (lingered, "open"));
   g_assert_cmpuint (roadie_ws_hub_get_n_clients (hub, ROADIE_WS_ENDPOINT_ENGINE), ==, 1);
