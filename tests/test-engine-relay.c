@@ -19,6 +19,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -124,6 +125,13 @@ engine_exited (GObject      *object,
   engine->exited = TRUE;
 }
 
+/* Runs in the child: an engine outlives no test that failed half-way. */
+static void
+die_with_test (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Spawns roadie-engine with args (NULL-terminated); env_key, if not NULL,
  * is put in ROADIE_DJ_KEY. */
 static Engine *
@@ -146,6 +154,7 @@ engine_spawn (const char * const *args,
    * sign-ins at info level: these tests count them. */
   g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
   g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "Roadie", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
   if (env_key != NULL)
     g_subprocess_launcher_setenv (launcher, "ROADIE_DJ_KEY", env_key, TRUE);
   else

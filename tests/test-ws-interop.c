@@ -14,7 +14,9 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -120,11 +122,21 @@ require_python (void)
   return python;
 }
 
+/* Runs in the child: a peer outlives no test that failed half-way. */
+static void
+die_with_test (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Runs tests/interop/SCRIPT with args (NULL-terminated). */
 static Peer *
 peer_spawn (const char         *script,
             const char * const *args)
 {
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                                                       | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                       | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(GError) error = NULL;
@@ -138,10 +150,8 @@ peer_spawn (const char         *script,
 
   peer->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   peer->err = g_string_new (NULL);
-  peer->process = g_subprocess_newv ((const char * const *) argv->pdata,
-                                     G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                     | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                     &error);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
+  peer->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer->process));
   read_event (peer, out);

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -416,6 +417,13 @@ port_accepts (guint port)
   return ok;
 }
 
+/* Runs in the child: a server outlives no bench that died half-way. */
+static void
+die_with_bench (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static GSubprocess *
 server_start (ServerKind  kind,
               guint       clients,
@@ -434,6 +442,7 @@ server_start (ServerKind  kind,
   port_text = g_strdup_printf ("%u", *port);
   /* Warnings (a slow client, a refused one) are worth reading, not dying for. */
   g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_bench, NULL, NULL);
 
   if (kind == SERVER_ROADIE)
     {
