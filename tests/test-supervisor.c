@@ -619,6 +619,35 @@ test_port_in_use (Fixture       *fixture,
 }
 
 static void
+test_engine_port_in_use (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  struct sockaddr_in addr = { 0 };
+  guint16 busy = roadie_test_free_port ();
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  addr.sin_port = htons (busy);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (listen (fd, 1), ==, 0);
+
+  /* The bundled engine's browser port is taken: said before spawning. */
+  g_settings_set_string (fixture->gsettings, "executable-path", "");
+  g_settings_set_strv (fixture->gsettings, "arguments", NULL);
+  g_settings_set_int (fixture->gsettings, "engine-dj-port", 0);
+  g_settings_set_int (fixture->gsettings, "engine-browser-port", busy);
+  expect_start_error (fixture, ROADIE_ERROR_PORT_IN_USE, "engine-browser-port");
+
+  /* Another server than the bundled one does not open that port. */
+  g_settings_set_string (fixture->gsettings, "executable-path", roadie_test_fake_server ());
+  set_args (fixture, NULL);
+  start_ok (fixture);
+  wait_state (fixture, ROADIE_SUPERVISOR_STATE_RUNNING, 5000);
+  close (fd);
+}
+
+static void
 test_attached (Fixture       *fixture,
                gconstpointer  data)
 {
@@ -893,6 +922,7 @@ main (int argc, char *argv[])
   add ("/roadie/supervisor/grandchild", test_grandchild);
   add ("/roadie/supervisor/bad-executable", test_bad_executable);
   add ("/roadie/supervisor/port-in-use", test_port_in_use);
+  add ("/roadie/supervisor/engine-port-in-use", test_engine_port_in_use);
   add ("/roadie/supervisor/attached", test_attached);
   add ("/roadie/supervisor/manual-restart", test_manual_restart);
   add ("/roadie/supervisor/stable-uptime-resets", test_stable_uptime_resets);

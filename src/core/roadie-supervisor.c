@@ -308,6 +308,23 @@ check_executable (const char  *path,
   return TRUE;
 }
 
+/* port 0 means the listener is off and is always fine. */
+static gboolean
+check_port_free (int          port,
+                 const char  *setting,
+                 GError     **error)
+{
+  g_autofree char *holder = NULL;
+
+  if (port <= 0 || roadie_port_is_free (port))
+    return TRUE;
+  holder = roadie_port_describe_holder (port);
+  g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_PORT_IN_USE,
+               _("Port %d is already in use by %s. Stop that program or change %s; Roadie will not start a second server on it."),
+               port, holder != NULL ? holder : _("another program"), setting);
+  return FALSE;
+}
+
 static gboolean
 preflight (RoadieSupervisor  *self,
            char             **out_executable,
@@ -342,19 +359,17 @@ preflight (RoadieSupervisor  *self,
                    _("Roadie’s helper roadie-reaper is missing from this installation. Reinstall Roadie."));
       return FALSE;
     }
-  if (!roadie_port_is_free (port))
+  if (!check_port_free (port, "ws-port", error))
+    return FALSE;
+  /* The bundled engine also opens its browser and DJ ports; one taken
+   * there would only become a crash loop. */
+  if (configured == NULL || configured[0] == '\0')
     {
-      g_autofree char *holder = roadie_port_describe_holder (port);
-
-      if (holder != NULL)
-        g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_PORT_IN_USE,
-                     _("Port %d is already in use by %s. Stop that program or change ws-port; Roadie will not start a second server on it."),
-                     port, holder);
-      else
-        g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_PORT_IN_USE,
-                     _("Port %d is already in use by another program. Stop it or change ws-port; Roadie will not start a second server on it."),
-                     port);
-      return FALSE;
+      if (!check_port_free (roadie_settings_get_int (self->settings, "engine-browser-port"),
+                            "engine-browser-port", error)
+          || !check_port_free (roadie_settings_get_int (self->settings, "engine-dj-port"),
+                               "engine-dj-port", error))
+        return FALSE;
     }
 
   *out_executable = g_steal_pointer (&executable);
