@@ -709,6 +709,13 @@ on_handshake_done (GObject      *source,
   if (self->ping_interval_ms > 0)
     soup_websocket_connection_set_keepalive_interval (self->connection,
                                                       MAX (1, (self->ping_interval_ms + 999) / 1000));
+#if SOUP_CHECK_VERSION (3, 6, 0)
+  /* Where libsoup has its own pong deadline, let it close too; our timer
+   * stays, for millisecond precision and because messages count as life. */
+  if (self->ping_interval_ms > 0 && self->pong_timeout_ms > 0)
+    soup_websocket_connection_set_keepalive_pong_timeout (self->connection,
+                                                          MAX (1, (self->pong_timeout_ms + 999) / 1000));
+#endif
   g_signal_connect (self->connection, "message", G_CALLBACK (on_message), self);
   g_signal_connect (self->connection, "pong", G_CALLBACK (on_pong), self);
   g_signal_connect (self->connection, "closed", G_CALLBACK (on_closed), self);
