@@ -1,0 +1,4 @@
+/* roadie-analyzer.c: being written. */
+#include "config.h"
+
+#include "roadie-analyzer.h"
