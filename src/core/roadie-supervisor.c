@@ -250,6 +250,15 @@ complete_stop_tasks (RoadieSupervisor *self)
 
 /* ---- pre-flight ------------------------------------------------------- */
 
+/* An empty executable-path means Roadie's own roadie-engine. */
+static gboolean
+uses_bundled_engine (RoadieSupervisor *self)
+{
+  g_autofree char *configured = roadie_settings_get_string (self->settings, "executable-path");
+
+  return configured == NULL || configured[0] == '\0';
+}
+
 char *
 roadie_supervisor_dup_executable_path (RoadieSupervisor *self)
 {
@@ -331,7 +340,6 @@ preflight (RoadieSupervisor  *self,
            char             **out_reaper,
            GError           **error)
 {
-  g_autofree char *configured = roadie_settings_get_string (self->settings, "executable-path");
   g_autofree char *executable = roadie_supervisor_dup_executable_path (self);
   g_autofree char *working_dir = roadie_settings_get_string (self->settings, "working-dir");
   g_autofree char *reaper = roadie_paths_find_reaper ();
@@ -363,7 +371,7 @@ preflight (RoadieSupervisor  *self,
     return FALSE;
   /* The bundled engine also opens its browser and DJ ports; one taken
    * there would only become a crash loop. */
-  if (configured == NULL || configured[0] == '\0')
+  if (uses_bundled_engine (self))
     {
       if (!check_port_free (roadie_settings_get_int (self->settings, "engine-browser-port"),
                             "engine-browser-port", error)
@@ -954,8 +962,6 @@ spawn_child (RoadieSupervisor  *self,
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_auto(GStrv) arguments = roadie_settings_get_strv (self->settings, "arguments");
   g_autofree char *working_dir = roadie_settings_get_string (self->settings, "working-dir");
-  g_autofree char *configured = roadie_settings_get_string (self->settings, "executable-path");
-  gboolean is_bundled_engine = configured == NULL || configured[0] == '\0';
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autoptr(GError) log_error = NULL;
   g_autoptr(GError) spawn_error = NULL;
@@ -974,7 +980,7 @@ spawn_child (RoadieSupervisor  *self,
   g_ptr_array_add (argv, g_strdup ("3"));
   g_ptr_array_add (argv, g_strdup ("--"));
   g_ptr_array_add (argv, g_strdup (executable));
-  if (is_bundled_engine)
+  if (uses_bundled_engine (self))
     {
       /* The bundled engine takes its connectivity settings as options;
        * the DJ's own arguments come after them and so still win. */
