@@ -29,11 +29,11 @@
 #include "roadie-control-token.h"
 #include "roadie-dj-keys.h"
 #include "roadie-error.h"
+#include "roadie-protocol.h"
 
 /* A keys file for a booth holds a handful of lines; anything this large
  * is not one. */
 #define MAX_FILE_BYTES (1024 * 1024)
-#define MAX_ID_BYTES   64
 #define MAX_KEY_BYTES  1024
 
 struct _RoadieDjKeys
@@ -99,15 +99,6 @@ line_error (GError     **error,
   return FALSE;
 }
 
-static gboolean
-has_control_characters (const char *text)
-{
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    if (g_unichar_iscntrl (g_utf8_get_char (p)))
-      return TRUE;
-  return FALSE;
-}
-
 /* One line, without its newline; line is modified (blanks cut). */
 static gboolean
 parse_line (RoadieDjKeys  *self,
@@ -144,10 +135,10 @@ parse_line (RoadieDjKeys  *self,
                        : "expected “dj_id key”, found more than two words "
                          "(keys cannot hold spaces; comments go on their own line, starting with #)");
 
-  if (strlen (words[0]) > MAX_ID_BYTES || has_control_characters (words[0]))
+  if (!roadie_protocol_is_valid_dj_id (words[0]))
     return line_error (error, path, number,
                        "the dj_id is longer than 64 bytes or holds control characters");
-  if (strlen (words[1]) > MAX_KEY_BYTES || has_control_characters (words[1]))
+  if (strlen (words[1]) > MAX_KEY_BYTES || roadie_protocol_has_control_characters (words[1]))
     return line_error (error, path, number,
                        "the key is longer than 1024 bytes or holds control characters");
   if (g_hash_table_contains (self->keys, words[0]))

@@ -395,8 +395,8 @@ node_is_number (JsonNode *node)
   return type == G_TYPE_DOUBLE && isfinite (json_node_get_double (node));
 }
 
-static gboolean
-is_valid_dj_id (const char *id)
+gboolean
+roadie_protocol_is_valid_dj_id (const char *id)
 {
   gsize len = strlen (id);
 
@@ -412,8 +412,8 @@ is_valid_dj_id (const char *id)
   return TRUE;
 }
 
-static gboolean
-has_control_characters (const char *text)
+gboolean
+roadie_protocol_has_control_characters (const char *text)
 {
   for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
     if (g_unichar_iscntrl (g_utf8_get_char (p)))
@@ -438,14 +438,14 @@ check_field (JsonNode        *node,
       *expected = "a DJ id (1 to 64 characters, no spaces)";
       if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
         return FALSE;
-      return is_valid_dj_id (json_node_get_string (node));
+      return roadie_protocol_is_valid_dj_id (json_node_get_string (node));
 
     case FIELD_DJ_NAME:
       *expected = "a string of at most 128 bytes without control characters";
       if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
         return FALSE;
       text = json_node_get_string (node);
-      return strlen (text) <= MAX_DJ_NAME_BYTES && !has_control_characters (text);
+      return strlen (text) <= MAX_DJ_NAME_BYTES && !roadie_protocol_has_control_characters (text);
 
     case FIELD_DJ_KEY:
       *expected = "a non-empty string of at most 1024 bytes";

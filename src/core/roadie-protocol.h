@@ -66,6 +66,11 @@ char *roadie_message_stats         (JsonNode   *stats);
 /* Now, as Unix seconds with a fraction: for ts and server_time. */
 double roadie_protocol_now         (void);
 
+/* A dj_id: 1 to 64 bytes of valid UTF-8, no spaces, no control characters. */
+gboolean roadie_protocol_is_valid_dj_id          (const char *id);
+/* text must be valid UTF-8. */
+gboolean roadie_protocol_has_control_characters  (const char *text);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RoadieMessage, roadie_message_free)
 
 G_END_DECLS
