@@ -415,6 +415,29 @@ test_restore_defaults (void)
     }
 }
 
+/* The profiles are children of the main schema, at the paths
+ * roadie_ws_profile_settings_new uses, so one tree holds every setting. */
+static void
+test_children_of_main_schema (void)
+{
+  g_autoptr(GSettings) main_settings = roadie_test_new_gsettings ();
+  g_autoptr(GSettings) connections = g_settings_get_child (main_settings, "connections");
+
+  for (guint p = 0; p < ROADIE_WS_N_PROFILES; p++)
+    {
+      g_autoptr(GSettings) child = g_settings_get_child (connections, roadie_ws_profile_get_name (p));
+      g_autoptr(GSettings) direct = roadie_ws_profile_settings_new (p, NULL);
+      g_autoptr(GSettingsSchema) schema = NULL;
+      g_autofree char *child_path = NULL;
+      g_autofree char *direct_path = NULL;
+
+      g_object_get (child, "settings-schema", &schema, "path", &child_path, NULL);
+      g_object_get (direct, "path", &direct_path, NULL);
+      g_assert_cmpstr (g_settings_schema_get_id (schema), ==, roadie_ws_profile_get_schema_id (p));
+      g_assert_cmpstr (child_path, ==, direct_path);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -428,6 +451,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/roadie/ws-profile/bind", test_bind);
   g_test_add_func ("/roadie/ws-profile/network-presets", test_network_presets);
   g_test_add_func ("/roadie/ws-profile/restore-defaults", test_restore_defaults);
+  g_test_add_func ("/roadie/ws-profile/children-of-main-schema", test_children_of_main_schema);
 
   return g_test_run ();
 }
