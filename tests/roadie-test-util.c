@@ -172,6 +172,43 @@ roadie_test_free_port (void)
   return ntohs (addr.sin_port);
 }
 
+typedef struct
+{
+  gboolean  done;
+  GError   *error;
+} ConnectResult;
+
+static void
+tcp_connected (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  ConnectResult *connect = user_data;
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (object), result, &connect->error);
+  connect->done = TRUE;
+}
+
+static gboolean
+tcp_connect_done (gpointer user_data)
+{
+  return ((ConnectResult *) user_data)->done;
+}
+
+GError *
+roadie_test_try_tcp_connect (const char *host,
+                             guint16     port)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  ConnectResult result = { 0 };
+
+  g_socket_client_set_timeout (client, 5);
+  g_socket_client_connect_to_host_async (client, host, port, NULL, tcp_connected, &result);
+  g_assert_true (roadie_test_wait_until (tcp_connect_done, &result, 10000));
+  return result.error;
+}
+
 static gboolean
 timeout_reached (gpointer user_data)
 {

@@ -29,6 +29,11 @@ void      roadie_test_clear_log        (void);
 /* An ephemeral TCP port on 127.0.0.1 that was free a moment ago. */
 guint16   roadie_test_free_port        (void);
 
+/* NULL when a TCP connection to host:port succeeds within 5 s (the main
+ * loop runs meanwhile), else why it failed. */
+GError   *roadie_test_try_tcp_connect  (const char         *host,
+                                        guint16             port);
+
 /* Iterates the default main context until func returns TRUE or timeout_ms
  * passes; returns whether func became TRUE. */
 typedef gboolean (*RoadieTestCondition) (gpointer user_data);

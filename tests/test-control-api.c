@@ -844,47 +844,10 @@ test_conflict_preflight (Fixture       *fixture,
   g_assert_cmpint (roadie_supervisor_get_state (fixture->supervisor), !=, ROADIE_SUPERVISOR_STATE_BACKOFF);
 }
 
-typedef struct
-{
-  gboolean  done;
-  GError   *error;
-} ConnectResult;
-
-static void
-tcp_connected (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  ConnectResult *connect = user_data;
-  g_autoptr(GSocketConnection) connection = NULL;
-
-  connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (object), result, &connect->error);
-  connect->done = TRUE;
-}
-
-static gboolean
-tcp_connect_done (gpointer user_data)
-{
-  return ((ConnectResult *) user_data)->done;
-}
-
-/* NULL when a TCP connection to 127.0.0.1:port succeeds, else the error. */
-static GError *
-try_tcp_connect (guint port)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  ConnectResult result = { 0 };
-
-  g_socket_client_connect_to_host_async (client, "127.0.0.1", port, NULL, tcp_connected, &result);
-  g_assert_true (roadie_test_wait_until (tcp_connect_done, &result, IO_TIMEOUT_MS));
-
-  return result.error;
-}
-
 static gboolean
 port_is_listening (gpointer user_data)
 {
-  g_autoptr(GError) error = try_tcp_connect (GPOINTER_TO_UINT (user_data));
+  g_autoptr(GError) error = roadie_test_try_tcp_connect ("127.0.0.1", GPOINTER_TO_UINT (user_data));
 
   return error == NULL;
 }
@@ -984,7 +947,7 @@ test_shutdown (Fixture       *fixture,
   roadie_control_api_shutdown (fixture->api);
   g_assert_cmpuint (roadie_control_api_get_port (fixture->api), ==, 0);
 
-  refused = try_tcp_connect (port);
+  refused = roadie_test_try_tcp_connect ("127.0.0.1", port);
   g_assert_error (refused, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 
   /* It can listen again afterwards, on the same port. */

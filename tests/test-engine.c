@@ -629,45 +629,6 @@ find_non_loopback_ipv4 (void)
   return found;
 }
 
-typedef struct
-{
-  gboolean  done;
-  GError   *error;
-} ConnectResult;
-
-static void
-tcp_connected (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  ConnectResult *connect = user_data;
-  g_autoptr(GSocketConnection) connection = NULL;
-
-  connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (object), result, &connect->error);
-  connect->done = TRUE;
-}
-
-static gboolean
-tcp_connect_done (gpointer user_data)
-{
-  return ((ConnectResult *) user_data)->done;
-}
-
-/* NULL when a TCP connection to host:port succeeds, else the error. */
-static GError *
-try_tcp_connect (const char *host,
-                 guint       port)
-{
-  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
-  ConnectResult result = { 0 };
-
-  g_socket_client_set_timeout (socket_client, 5);
-  g_socket_client_connect_to_host_async (socket_client, host, port, NULL, tcp_connected, &result);
-  g_assert_true (roadie_test_wait_until (tcp_connect_done, &result, IO_TIMEOUT_MS * 2));
-
-  return result.error;
-}
-
 static void
 test_engine_loopback_only (void)
 {
@@ -675,7 +636,7 @@ test_engine_loopback_only (void)
   g_autofree char *other = find_non_loopback_ipv4 ();
   g_autoptr(GError) loopback_error = NULL;
 
-  loopback_error = try_tcp_connect ("127.0.0.1", engine->port);
+  loopback_error = roadie_test_try_tcp_connect ("127.0.0.1", engine->port);
   g_assert_no_error (loopback_error);
 
   if (other == NULL)
@@ -686,7 +647,7 @@ test_engine_loopback_only (void)
     }
   else
     {
-      g_autoptr(GError) outside_error = try_tcp_connect (other, engine->port);
+      g_autoptr(GError) outside_error = roadie_test_try_tcp_connect (other, engine->port);
 
       g_test_message ("connecting to %s:%u must fail", other, engine->port);
       g_assert_nonnull (outside_error);
