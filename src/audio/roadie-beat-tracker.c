@@ -18,6 +18,9 @@
  * autocorrelation is the costly part. */
 #define TEMPO_EVERY 4
 #define PHASE_BEATS 4
+#define LOCAL_PERIOD_STEPS 4
+#define LOCAL_PERIOD_STEP 0.03
+#define LOCAL_PERIOD_MARGIN 1.1
 #define BREAKDOWN_RATIO 0.3
 #define HALF_PERIOD_RATIO 0.85
 #define HALF_PERIOD_KEEP_RATIO 0.7
@@ -45,10 +48,12 @@ struct _RoadieBeatTracker
   float   phase_confidence;
   float   confidence;
   double  next_beat;    /* seconds; < 0 when none is predicted */
+  double  beat_period_s; /* spacing of the predicted beats */
   double  last_beat;
   double  level_short;
   double  level_long;
   double  phase_strength;  /* running comb score of accepted alignments */
+  double  peak_level;      /* running strongest onset per beat */
   double  last_time;
 };
 
@@ -99,10 +104,12 @@ roadie_beat_tracker_reset (RoadieBeatTracker *self)
   self->phase_confidence = 0;
   self->confidence = 0;
   self->next_beat = -1;
+  self->beat_period_s = 0;
   self->last_beat = -1e9;
   self->level_short = 0;
   self->level_long = 0;
   self->phase_strength = 0;
+  self->peak_level = 0;
   self->last_time = 0;
 }
 
@@ -259,19 +266,22 @@ estimate_tempo (RoadieBeatTracker *self)
  * how much it stands out. */
 static double
 estimate_phase (RoadieBeatTracker *self,
+                double             period,
+                int                from,
+                int                to,
                 double            *contrast,
                 double            *best_score)
 {
-  guint steps = (guint) ceil (self->period);
   double best = -1, best_offset = 0, total = 0;
+  guint steps = 0;
 
-  for (guint offset = 0; offset < steps; offset++)
+  for (int offset = MAX (from, 0); offset < to; offset++, steps++)
     {
       double score = 0, weight = 1;
 
       for (guint k = 0; k < PHASE_BEATS; k++)
         {
-          score += weight * tooth (self, offset + k * self->period);
+          score += weight * tooth (self, offset + k * period);
           /* Recent beats count most, so the grid follows a tempo change. */
           weight *= 0.6;
         }
@@ -282,7 +292,7 @@ estimate_phase (RoadieBeatTracker *self,
           best_offset = offset;
         }
     }
-  *contrast = total > 0 ? best / (total / steps) : 0;
+  *contrast = total > 0 && steps > 0 ? best / (total / steps) : 0;
   *best_score = best;
   return best_offset;
 }
@@ -321,21 +331,57 @@ roadie_beat_tracker_push (RoadieBeatTracker *self,
 
   if (!breakdown)
     {
-      double contrast, best_score;
-      double offset = estimate_phase (self, &contrast, &best_score);
+      double contrast, best_score, unused, recent_peak;
+      double offset = estimate_phase (self, self->period, 0, (int) ceil (self->period),
+                                      &contrast, &best_score);
+      double beat_period = self->period;
+
+      /* After a tempo change the autocorrelation needs a couple of seconds
+       * to follow, but the last two beats already show the new spacing:
+       * a comb a little faster or slower that fits them clearly better
+       * spaces the coming beats. */
+      for (int step = -LOCAL_PERIOD_STEPS; step <= LOCAL_PERIOD_STEPS; step++)
+        {
+          double period = self->period * (1.0 + LOCAL_PERIOD_STEP * step);
+          double score;
+          double local_offset;
+
+          if (step == 0)
+            continue;
+          /* The newest tooth sits on the same hit whatever the spacing:
+           * only offsets near the best one need trying. */
+          local_offset = estimate_phase (self, period, (int) offset - 4, (int) offset + 5,
+                                         &unused, &score);
+          if (score > LOCAL_PERIOD_MARGIN * best_score)
+            {
+              best_score = score;
+              offset = local_offset;
+              beat_period = period;
+            }
+        }
 
       self->phase_confidence = CLAMP ((contrast - 1.0) / 2.0, 0.0, 1.0);
       /* Only onsets as strong as the groove's move the grid: through the
        * start of a breakdown the comb would otherwise lock onto pads. */
-      if (contrast > 1.3 && best_score >= 0.5 * self->phase_strength)
+      recent_peak = 0;
+      for (guint i = 0; i < (guint) ceil (1.25 * self->period); i++)
+        recent_peak = MAX (recent_peak, onset_at (self, i));
+      /* Nor does a comb whose newest tooth found no hit: the drums just
+       * stopped, and older teeth alone would pull the grid off the beat. */
+      if (contrast > 1.3 && best_score >= 0.5 * self->phase_strength
+          && recent_peak >= 0.4 * self->peak_level)
         {
-          self->phase_strength += (best_score - self->phase_strength) * (dt / 4.0);
-          double grid = time_s - offset / self->frame_rate - self->latency_s + period_s;
+          double grid;
 
+          self->peak_level += (recent_peak - self->peak_level) * (dt / 4.0);
+
+          self->beat_period_s = beat_period / self->frame_rate;
+          grid = time_s - offset / self->frame_rate - self->latency_s + self->beat_period_s;
+          self->phase_strength += (best_score - self->phase_strength) * (dt / 4.0);
           if (self->next_beat >= 0)
-            grid += period_s * round ((self->next_beat - grid) / period_s);
-          while (grid < self->last_beat + 0.5 * period_s)
-            grid += period_s;
+            grid += self->beat_period_s * round ((self->next_beat - grid) / self->beat_period_s);
+          while (grid < self->last_beat + 0.5 * self->beat_period_s)
+            grid += self->beat_period_s;
           /* A correction cannot move the beat behind the previous hop: it
            * would be reported late. It lands in this hop instead. */
           self->next_beat = MAX (grid, time_s - dt * 0.999);
@@ -344,7 +390,10 @@ roadie_beat_tracker_push (RoadieBeatTracker *self,
     }
   else
     {
-      /* Keep the grid running through a breakdown, trusting it less. */
+      /* Keep the grid running through a breakdown, trusting it less, at
+       * the long-term tempo: a local spacing fitted to the last beats
+       * before it would drift over seconds of prediction. */
+      self->beat_period_s = period_s;
       self->confidence *= exp (-dt / CONFIDENCE_DECAY_S);
       if (self->confidence < 0.02)
         {
@@ -358,7 +407,7 @@ roadie_beat_tracker_push (RoadieBeatTracker *self,
       double beat = self->next_beat;
 
       self->last_beat = beat;
-      self->next_beat = beat + period_s;
+      self->next_beat = beat + (self->beat_period_s > 0 ? self->beat_period_s : period_s);
       if (beat_time_s != NULL)
         *beat_time_s = beat;
       return TRUE;
