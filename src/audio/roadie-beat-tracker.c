@@ -54,7 +54,6 @@ struct _RoadieBeatTracker
   double  level_long;
   double  phase_strength;  /* running comb score of accepted alignments */
   double  peak_level;      /* running strongest onset per beat */
-  double  last_time;
 };
 
 RoadieBeatTracker *
@@ -110,7 +109,6 @@ roadie_beat_tracker_reset (RoadieBeatTracker *self)
   self->level_long = 0;
   self->phase_strength = 0;
   self->peak_level = 0;
-  self->last_time = 0;
 }
 
 /* Onset value `back` frames before the newest one (fractional: linear
@@ -313,7 +311,6 @@ roadie_beat_tracker_push (RoadieBeatTracker *self,
     onset = 0;
   self->history[self->n_frames % self->capacity] = onset;
   self->n_frames++;
-  self->last_time = time_s;
 
   self->level_short += (onset - self->level_short) * (dt / 0.5);
   /* The long level follows only while the music is there, so a breakdown
@@ -361,23 +358,21 @@ roadie_beat_tracker_push (RoadieBeatTracker *self,
         }
 
       self->phase_confidence = CLAMP ((contrast - 1.0) / 2.0, 0.0, 1.0);
-      /* Only onsets as strong as the groove's move the grid: through the
-       * start of a breakdown the comb would otherwise lock onto pads. */
       recent_peak = 0;
       for (guint i = 0; i < (guint) ceil (1.25 * self->period); i++)
         recent_peak = MAX (recent_peak, onset_at (self, i));
-      /* Nor does a comb whose newest tooth found no hit: the drums just
-       * stopped, and older teeth alone would pull the grid off the beat. */
+      /* Only a comb as strong as the groove's moves the grid, and only when
+       * the last beat had a hit: as the drums stop, older teeth alone (or
+       * the pads) would pull the grid off the beat. */
       if (contrast > 1.3 && best_score >= 0.5 * self->phase_strength
           && recent_peak >= 0.4 * self->peak_level)
         {
           double grid;
 
           self->peak_level += (recent_peak - self->peak_level) * (dt / 4.0);
-
+          self->phase_strength += (best_score - self->phase_strength) * (dt / 4.0);
           self->beat_period_s = beat_period / self->frame_rate;
           grid = time_s - offset / self->frame_rate - self->latency_s + self->beat_period_s;
-          self->phase_strength += (best_score - self->phase_strength) * (dt / 4.0);
           if (self->next_beat >= 0)
             grid += self->beat_period_s * round ((self->next_beat - grid) / self->beat_period_s);
           while (grid < self->last_beat + 0.5 * self->beat_period_s)
@@ -438,7 +433,7 @@ roadie_beat_tracker_get_phase (RoadieBeatTracker *self,
   g_return_val_if_fail (self != NULL, 0);
   if (self->period <= 0 || self->next_beat < 0)
     return 0;
-  period_s = self->period / self->frame_rate;
+  period_s = self->beat_period_s > 0 ? self->beat_period_s : self->period / self->frame_rate;
   phase = 1.0 - (self->next_beat - time_s) / period_s;
   return CLAMP (phase - floor (phase), 0.0, 1.0);
 }

@@ -4,8 +4,10 @@
  * that hop, it estimates the tempo (60–200 BPM, autocorrelation with a comb
  * over multiples and octave checks), aligns a beat grid to the recent
  * onsets and predicts the next beat, so a beat is reported by the first hop
- * that ends at or after it. Through a breakdown it keeps the grid running
- * with falling confidence. Allocates only in roadie_beat_tracker_new.
+ * that ends at or after it; the spacing of the coming beats follows the
+ * last few beats, so a tempo step is followed within a beat or two.
+ * Through a breakdown it keeps the grid running with falling confidence.
+ * Allocates only in roadie_beat_tracker_new.
  */
 #pragma once
 
