@@ -4,16 +4,20 @@
  * The ring buffer (wraparound, full, a real producer thread against the
  * consumer with a checksum), the file source on WAV files this test writes
  * with libsndfile (rate, length, the mono mix), unreadable and unsupported
- * files, the demo groove (its kicks land on the 124 BPM grid), and the
- * built roadie-engine run with --analyze.
+ * files, the demo groove (its kicks land on the 124 BPM grid), the built
+ * roadie-engine run with --analyze on a click track, and roadie-engine
+ * --input demo sending analysed frames, at its --fps, to a WebSocket
+ * client.
  */
 #include "config.h"
 
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 #include <sndfile.h>
 
 #include "roadie-demo-source.h"
@@ -286,6 +290,314 @@ test_demo_source (void)
   g_assert_cmpfloat (on_beat / (n_beats * window), >, 0.01);
 }
 
+/* --- roadie-engine --analyze -------------------------------------------------- */
+
+typedef struct
+{
+  int    status;
+  char  *out;
+  char  *err;
+} Run;
+
+static void
+run_engine (Run                *run,
+            const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (argv, (gpointer) roadie_test_engine ());
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                               &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  run->status = g_subprocess_get_exit_status (process);
+}
+
+static void
+run_clear (Run *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}
+
+static void
+test_analyze_errors (void)
+{
+  g_autofree char *missing = g_build_filename (roadie_test_tmpdir (), "gone.flac", NULL);
+  g_autofree char *text = g_build_filename (roadie_test_tmpdir (), "setlist.ogg", NULL);
+  Run run = { 0 };
+
+  run_engine (&run, (const char *[]) { "--input", missing, "--analyze", NULL });
+  g_assert_cmpint (run.status, ==, 2);
+  g_assert_cmpstr (run.out, ==, "");
+  g_assert_nonnull (strstr (run.err, missing));
+  g_assert_nonnull (strstr (run.err, "No such file"));
+  run_clear (&run);
+
+  g_assert_true (g_file_set_contents (text, "1. intro\n2. drop\n", -1, NULL));
+  run_engine (&run, (const char *[]) { "--input", text, "--analyze", NULL });
+  g_assert_cmpint (run.status, ==, 2);
+  g_assert_cmpstr (run.out, ==, "");
+  g_assert_nonnull (strstr (run.err, "not an audio file Roadie can read"));
+  run_clear (&run);
+
+  /* --analyze needs a file: there is nothing to finish on live capture. */
+  run_engine (&run, (const char *[]) { "--analyze", NULL });
+  g_assert_cmpint (run.status, ==, 2);
+  g_assert_nonnull (strstr (run.err, "--analyze"));
+  run_clear (&run);
+  run_engine (&run, (const char *[]) { "--input", "demo", "--analyze", NULL });
+  g_assert_cmpint (run.status, ==, 2);
+  g_assert_nonnull (strstr (run.err, "--analyze"));
+  run_clear (&run);
+}
+
+/* A click track: on every beat a short kick (a 60 Hz thump, as dance music
+ * has) under a 5 ms 1 kHz click. */
+static char *
+write_click_track (guint  rate,
+                   double bpm,
+                   double seconds)
+{
+  g_autofree char *path = g_build_filename (roadie_test_tmpdir (), "clicks.wav", NULL);
+  SF_INFO info = { .samplerate = rate, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
+  gsize n = (gsize) (seconds * rate);
+  g_autofree float *frames = g_new0 (float, n * 2);
+  double beat = 60.0 / bpm * rate;
+  SNDFILE *file;
+
+  for (double b = 0; b * beat < n; b += 1.0)
+    for (guint i = 0; i < rate / 8 && (gsize) llround (b * beat) + i < n; i++)
+      {
+        gsize at = (gsize) llround (b * beat) + i;
+        float t = (float) i / rate;
+        float click = i < rate / 200 ? 0.3f * sinf (2.0f * G_PI * 1000.0f * t) : 0.0f;
+        float kick = 0.6f * sinf (2.0f * G_PI * 60.0f * t) * expf (-t * 30.0f);
+
+        frames[at * 2] = frames[at * 2 + 1] = click + kick;
+      }
+  file = sf_open (path, SFM_WRITE, &info);
+  g_assert_nonnull (file);
+  g_assert_cmpint (sf_writef_float (file, frames, n), ==, (sf_count_t) n);
+  sf_close (file);
+
+  return g_steal_pointer (&path);
+}
+
+static void
+test_analyze_click_track (void)
+{
+  g_autofree char *path = write_click_track (44100, 120.0, 20.0);
+  g_auto(GStrv) lines = NULL;
+  Run run = { 0 };
+  guint n_lines;
+  guint n_beats = 0;
+  double previous_t = -1.0;
+
+  run_engine (&run, (const char *[]) { "--input", path, "--analyze", NULL });
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.err, ==, "");
+
+  /* Every line is one JSON object; beats in time order; exactly one
+   * summary, last. */
+  lines = g_strsplit (g_strchomp (run.out), "\n", -1);
+  n_lines = g_strv_length (lines);
+  g_assert_cmpuint (n_lines, >=, 1);
+  for (guint i = 0; i < n_lines; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) error = NULL;
+      JsonObject *object;
+      const char *type;
+
+      json_parser_load_from_data (parser, lines[i], -1, &error);
+      g_assert_no_error (error);
+      object = json_node_get_object (json_parser_get_root (parser));
+      type = json_object_get_string_member (object, "type");
+      if (i + 1 < n_lines)
+        {
+          g_assert_cmpstr (type, ==, "beat");
+          g_assert_cmpfloat (json_object_get_double_member (object, "t"), >, previous_t);
+          previous_t = json_object_get_double_member (object, "t");
+          g_assert_cmpfloat (previous_t, <=, 20.0);
+          g_assert_true (json_object_has_member (object, "bpm"));
+          n_beats++;
+        }
+      else
+        {
+          g_assert_cmpstr (type, ==, "summary");
+          g_assert_true (json_object_has_member (object, "bpm"));
+          g_assert_true (json_object_has_member (object, "confidence"));
+          /* 20 s at 120 BPM is 40 beats; some go to locking on. */
+          g_assert_cmpuint (n_beats, >=, 28);
+          g_assert_cmpuint (n_beats, <=, 41);
+          g_assert_cmpfloat_with_epsilon (json_object_get_double_member (object, "bpm"), 120.0, 4.8);
+          g_assert_cmpfloat (json_object_get_double_member (object, "confidence"), >, 0.0);
+        }
+    }
+  run_clear (&run);
+}
+
+/* --- roadie-engine --input demo, frames on the wire ------------------------- */
+
+typedef struct
+{
+  SoupSession             *session;
+  SoupWebsocketConnection *connection;
+  GPtrArray               *frames;   /* JsonObject, type "frame" */
+  gboolean                 failed;
+} FrameClient;
+
+static void
+on_frame_message (SoupWebsocketConnection *connection,
+                  SoupWebsocketDataType    type,
+                  GBytes                  *message,
+                  gpointer                 user_data)
+{
+  FrameClient *client = user_data;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object;
+
+  g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (message, NULL),
+                                             g_bytes_get_size (message), NULL));
+  object = json_node_get_object (json_parser_get_root (parser));
+  if (g_strcmp0 (json_object_get_string_member (object, "type"), "frame") == 0)
+    g_ptr_array_add (client->frames, json_object_ref (object));
+}
+
+static void
+on_frame_client_connected (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  FrameClient *client = user_data;
+
+  client->connection = soup_session_websocket_connect_finish (SOUP_SESSION (object), result, NULL);
+  if (client->connection == NULL)
+    {
+      client->failed = TRUE;
+      return;
+    }
+  g_signal_connect (client->connection, "message", G_CALLBACK (on_frame_message), client);
+}
+
+static gboolean
+frame_client_done (gpointer user_data)
+{
+  FrameClient *client = user_data;
+
+  return client->failed || client->connection != NULL;
+}
+
+typedef struct
+{
+  FrameClient *client;
+  guint        n;
+} WantFrames;
+
+static gboolean
+has_frames (gpointer user_data)
+{
+  WantFrames *want = user_data;
+
+  return want->client->frames->len >= want->n;
+}
+
+static void
+test_engine_demo_frames (void)
+{
+  guint16 port = roadie_test_free_port ();
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/", port);
+  const char *argv[] = { roadie_test_engine (), "--input", "demo", "--port", port_text,
+                         "--browser-port", "0", "--dj-port", "0", "--fps", "50", NULL };
+  g_autoptr(GSubprocess) engine = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+  FrameClient client = { 0 };
+  WantFrames want = { &client, 250 };
+  gint64 start_us;
+  gint64 elapsed_us;
+  guint n_beats = 0;
+  guint attempt;
+  guint first;
+  JsonObject *last;
+
+  engine = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+  g_assert_no_error (error);
+
+  client.session = soup_session_new ();
+  client.frames = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  /* The engine needs a moment to listen: retry the connect briefly. */
+  for (attempt = 0; attempt < 100 && client.connection == NULL; attempt++)
+    {
+      client.failed = FALSE;
+      g_clear_object (&message);
+      message = soup_message_new ("GET", url);
+      soup_session_websocket_connect_async (client.session, message, NULL, NULL, G_PRIORITY_DEFAULT,
+                                            NULL, on_frame_client_connected, &client);
+      g_assert_true (roadie_test_wait_until (frame_client_done, &client, 5000));
+      if (client.connection == NULL)
+        roadie_test_run_for (50);
+    }
+  g_assert_nonnull (client.connection);
+
+  /* 250 frames at 50 per second: five seconds of the groove. */
+  start_us = g_get_monotonic_time ();
+  g_assert_true (roadie_test_wait_until (has_frames, &want, 15000));
+  elapsed_us = g_get_monotonic_time () - start_us;
+  g_assert_cmpint (elapsed_us, >, 4 * G_USEC_PER_SEC);
+  g_assert_cmpint (elapsed_us, <, 8 * G_USEC_PER_SEC);
+
+  /* The first frame may leave before the first 10 ms of the groove are
+   * played; from then on a demo never falls silent. */
+  for (first = 0; first < client.frames->len; first++)
+    if (!json_object_has_member (g_ptr_array_index (client.frames, first), "audio"))
+      break;
+  g_assert_cmpuint (first, <=, 2);
+  for (guint i = 0; i < first; i++)
+    g_assert_false (json_object_get_boolean_member (g_ptr_array_index (client.frames, i), "audio"));
+  for (guint i = first; i < client.frames->len; i++)
+    {
+      JsonObject *frame = g_ptr_array_index (client.frames, i);
+
+      g_assert_false (json_object_has_member (frame, "audio"));
+      g_assert_cmpfloat (json_object_get_double_member (frame, "rms"), >, 0.01);
+      g_assert_cmpfloat (json_object_get_double_member (frame, "peak"), >=,
+                         json_object_get_double_member (frame, "rms"));
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (frame, "bands")), ==, 32);
+      if (i > 0)
+        g_assert_cmpint (json_object_get_int_member (frame, "seq"), ==,
+                         json_object_get_int_member (g_ptr_array_index (client.frames, i - 1), "seq") + 1);
+      if (json_object_get_boolean_member (frame, "beat"))
+        n_beats++;
+    }
+  /* 124 BPM for five seconds is ten beats; the tracker needs a few
+   * seconds to lock, so it reports at least the later ones and the
+   * tempo by the end. */
+  last = g_ptr_array_index (client.frames, client.frames->len - 1);
+  g_assert_cmpuint (n_beats, >=, 3);
+  g_assert_cmpuint (n_beats, <=, 12);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (last, "bpm"), 124.0, 5.0);
+
+  soup_websocket_connection_close (client.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_clear_object (&client.connection);
+  g_clear_object (&client.session);
+  g_ptr_array_unref (client.frames);
+  g_subprocess_send_signal (engine, SIGTERM);
+  g_subprocess_wait_check (engine, NULL, &error);
+  g_assert_no_error (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -300,6 +612,9 @@ main (int   argc,
   g_test_add_func ("/roadie/audio-sources/file-mono-48k", test_file_source_mono_48k);
   g_test_add_func ("/roadie/audio-sources/file-errors", test_file_source_errors);
   g_test_add_func ("/roadie/audio-sources/demo", test_demo_source);
+  g_test_add_func ("/roadie/audio-sources/analyze-errors", test_analyze_errors);
+  g_test_add_func ("/roadie/audio-sources/analyze-click-track", test_analyze_click_track);
+  g_test_add_func ("/roadie/audio-sources/engine-demo-frames", test_engine_demo_frames);
 
   return g_test_run ();
 }

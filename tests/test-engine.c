@@ -409,13 +409,23 @@ poll_until (RoadieTestCondition func,
 static void
 test_engine_startup_lines (void)
 {
-  g_autoptr(Engine) engine = engine_start ();
+  guint16 free_port = roadie_test_free_port ();
+  g_autofree char *port = g_strdup_printf ("%u", free_port);
+  g_autoptr(Engine) engine = NULL;
   g_autofree char *expected = NULL;
 
+  /* The demo groove, so that the audio line is the same with or without
+   * a PipeWire daemon on the machine running the test. */
+  engine = engine_spawn_argv ((const char *[]) { "--port", port, "--browser-port", "0", "--dj-port", "0",
+                                                 "--input", "demo", NULL });
+  engine->port = free_port;
+
   /* The seed's lines, in order, each complete as soon as printed: the
-   * engine's stdout is a pipe here, so this also proves line buffering. */
+   * engine's stdout is a pipe here, so this also proves line buffering.
+   * Then where the audio comes from. */
   expected = g_strdup_printf ("WebSocket server listening on port %u\n"
-                              "✓ WebSocket server started on ws://localhost:%u\n",
+                              "✓ WebSocket server started on ws://localhost:%u\n"
+                              "Audio: the demo groove at 124 BPM; 60 frames per second\n",
                               engine->port, engine->port);
   g_assert_true (roadie_test_wait_until ((RoadieTestCondition) engine_is_listening, engine, START_TIMEOUT_MS));
   roadie_test_run_for (50);
@@ -431,7 +441,9 @@ assert_hello (WsClient *client)
   const char *text;
 
   g_assert_true (roadie_test_wait_until (ws_has_text, client, IO_TIMEOUT_MS));
-  g_assert_cmpuint (client->texts->len, ==, 1);
+  /* Hello first; the engine's frames (without PipeWire, frames saying
+   * there is no audio) may follow it at once. */
+  g_assert_cmpuint (client->texts->len, >=, 1);
   text = g_ptr_array_index (client->texts, 0);
   /* The protocol puts "type" first so a reader can dispatch early. */
   g_assert_true (g_str_has_prefix (text, "{\"type\":\"hello\""));

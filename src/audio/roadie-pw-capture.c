@@ -43,6 +43,8 @@ struct _RoadiePwCapture
   char                *target;
   RoadiePwCaptureFunc  func;
   gpointer             user_data;
+  RoadiePwCaptureStatusFunc status_func;
+  gpointer             status_data;
 
   RoadieRingBuffer    *ring;
   int                  wake_fd;
@@ -68,6 +70,16 @@ struct _RoadiePwCapture
 };
 
 static void schedule_retry (RoadiePwCapture *self);
+
+static void
+tell (RoadiePwCapture *self,
+      const char      *message)
+{
+  if (self->status_func != NULL)
+    self->status_func (message, self->status_data);
+  else
+    g_message ("%s", message);
+}
 
 static void
 wake_main_loop (RoadiePwCapture *self)
@@ -271,7 +283,7 @@ on_retry (gpointer user_data)
   if (try_connect (self))
     {
       if (self->said_no_daemon)
-        g_message ("PipeWire is back: capturing again");
+        tell (self, "PipeWire is back: capturing again");
       self->said_no_daemon = FALSE;
       return G_SOURCE_REMOVE;
     }
@@ -279,7 +291,7 @@ on_retry (gpointer user_data)
   disconnect (self);
   if (!self->said_no_daemon)
     {
-      g_message (NO_DAEMON_MESSAGE);
+      tell (self, NO_DAEMON_MESSAGE);
       self->said_no_daemon = TRUE;
     }
   schedule_retry (self);
@@ -321,7 +333,7 @@ on_wake (int          fd,
       disconnect (self);
       if (!self->said_no_daemon)
         {
-          g_message (NO_DAEMON_MESSAGE);
+          tell (self, NO_DAEMON_MESSAGE);
           self->said_no_daemon = TRUE;
         }
       schedule_retry (self);
@@ -358,6 +370,15 @@ roadie_pw_capture_new (RoadiePwCaptureMode  mode,
   self->wake_id = g_unix_fd_add (self->wake_fd, G_IO_IN, on_wake, self);
 
   return self;
+}
+
+void
+roadie_pw_capture_set_status_func (RoadiePwCapture           *self,
+                                   RoadiePwCaptureStatusFunc  func,
+                                   gpointer                   user_data)
+{
+  self->status_func = func;
+  self->status_data = user_data;
 }
 
 void

@@ -30,11 +30,19 @@ typedef void (*RoadiePwCaptureFunc) (const float *mono,
                                      guint        sample_rate,
                                      gpointer     user_data);
 
+/* Called on the main loop with a sentence for the DJ when capture stops
+ * or comes back; without one, the sentence goes to g_message. */
+typedef void (*RoadiePwCaptureStatusFunc) (const char *message,
+                                           gpointer    user_data);
+
 RoadiePwCapture *roadie_pw_capture_new           (RoadiePwCaptureMode  mode,
                                                   const char          *target,
                                                   RoadiePwCaptureFunc  func,
                                                   gpointer             user_data);
 void             roadie_pw_capture_free          (RoadiePwCapture     *self);
+void             roadie_pw_capture_set_status_func (RoadiePwCapture           *self,
+                                                    RoadiePwCaptureStatusFunc  func,
+                                                    gpointer                   user_data);
 /* Connects now and keeps reconnecting until freed. */
 void             roadie_pw_capture_start         (RoadiePwCapture     *self);
 /* Whether the stream is connected and streaming. */

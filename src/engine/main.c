@@ -3,10 +3,13 @@
  *   roadie-engine [--port N] [--browser-port N] [--dj-port N] [--bind ADDR]
  *                 [--dj-keys FILE] [--relay-to URL --dj-id ID [--dj-name NAME]
  *                 [--dj-key-file FILE]] [--visualizer URL] [--test-frames FPS]
+ *                 [--input FILE|demo | --source NAME | --input-device] [--fps N]
  *                 [--max-clients N] [--version]
+ *   roadie-engine --input FILE --analyze
  *
- * Exit status: 0 after SIGTERM/SIGINT, 1 when a listener cannot open or a
- * keys file cannot be used, 2 for bad options.
+ * Exit status: 0 after SIGTERM/SIGINT (or a finished --analyze), 1 when a
+ * listener cannot open or a keys file cannot be used, 2 for bad options
+ * and for an audio file that cannot be read.
  */
 #include "config.h"
 
@@ -16,6 +19,8 @@
 
 #include <glib-unix.h>
 
+#include "roadie-analyze.h"
+#include "roadie-audio-feed.h"
 #include "roadie-engine.h"
 #include "roadie-engine-options.h"
 
@@ -73,6 +78,7 @@ main (int   argc,
 {
   g_autoptr(RoadieEngineOptions) options = roadie_engine_options_new ();
   g_autoptr(RoadieEngine) engine = NULL;
+  g_autoptr(RoadieAudioFeed) feed = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *help = NULL;
@@ -95,10 +101,37 @@ main (int   argc,
       printf ("roadie-engine %s\n", PACKAGE_VERSION);
       return 0;
     }
+  if (options->analyze)
+    {
+      if (!roadie_analyze_file (options->input, stdout, &error))
+        {
+          fprintf (stderr, "roadie-engine: %s\n", error->message);
+          return 2;
+        }
+      return 0;
+    }
   if (!roadie_engine_options_load_secrets (options, &error))
     {
       fprintf (stderr, "roadie-engine: %s\n", error->message);
       return 1;
+    }
+
+  /* Test frames stand in for audio; otherwise a file, the demo or capture. */
+  if (options->test_frames_fps == 0)
+    {
+      if (options->input != NULL)
+        feed = roadie_audio_feed_new_input (options->input, &error);
+      else if (options->source != NULL)
+        feed = roadie_audio_feed_new_capture (ROADIE_PW_CAPTURE_NAMED_NODE, options->source);
+      else
+        feed = roadie_audio_feed_new_capture (options->input_device ? ROADIE_PW_CAPTURE_INPUT_DEVICE
+                                                                    : ROADIE_PW_CAPTURE_SINK_MONITOR,
+                                              NULL);
+      if (feed == NULL)
+        {
+          fprintf (stderr, "roadie-engine: %s\n", error->message);
+          return 2;
+        }
     }
 
   raise_file_limit ();
@@ -107,6 +140,8 @@ main (int   argc,
    * SIGTERM sent right after the start-up line is never the default kill. */
   loop = g_main_loop_new (NULL, FALSE);
   engine = roadie_engine_new ();
+  if (feed != NULL)
+    roadie_engine_set_audio_feed (engine, g_steal_pointer (&feed));
   run.loop = loop;
   run.engine = engine;
   sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, &run);

@@ -21,6 +21,7 @@
 #define SECRET_FILE_MAX 4096
 
 #define MAX_TEST_FRAMES_FPS 240
+#define MAX_FPS             240
 #define MAX_CLIENTS_LIMIT   100000
 
 static void
@@ -39,6 +40,7 @@ roadie_engine_options_new (void)
   options->port = ROADIE_ENGINE_DEFAULT_PORT;
   options->browser_port = ROADIE_ENGINE_DEFAULT_BROWSER_PORT;
   options->dj_port = ROADIE_ENGINE_DEFAULT_DJ_PORT;
+  options->fps = ROADIE_ENGINE_DEFAULT_FPS;
 
   return options;
 }
@@ -57,6 +59,8 @@ roadie_engine_options_free (RoadieEngineOptions *options)
   g_free (options->dj_key_path);
   wipe_string (options->dj_key);
   g_free (options->visualizer_url);
+  g_free (options->input);
+  g_free (options->source);
   g_free (options);
 }
 
@@ -144,6 +148,39 @@ check_options (RoadieEngineOptions  *options,
       return FALSE;
     }
 
+  if (options->fps < 1 || options->fps > MAX_FPS)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--fps %d is not a frame rate from 1 to %d", options->fps, MAX_FPS);
+      return FALSE;
+    }
+
+  if (options->input != NULL && options->input[0] == '\0')
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--input needs an audio file (WAV, FLAC, OGG) or “demo”");
+      return FALSE;
+    }
+  if (options->input != NULL && (options->source != NULL || options->input_device))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--input plays a file or the demo; --source and --input-device choose what to capture: "
+                           "pass one or the other");
+      return FALSE;
+    }
+  if (options->source != NULL && options->input_device)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--source names the node to capture; --input-device captures the default one: pass one");
+      return FALSE;
+    }
+  if (options->analyze && (options->input == NULL || g_strcmp0 (options->input, "demo") == 0))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--analyze needs --input FILE, an audio file to analyse (WAV, FLAC or OGG)");
+      return FALSE;
+    }
+
   if (options->max_clients < 0 || options->max_clients > MAX_CLIENTS_LIMIT)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -185,6 +222,17 @@ roadie_engine_options_parse (RoadieEngineOptions   *options,
       "Keep a link to a visualizer endpoint (e.g. ws://localhost:8765)", "URL" },
     { "test-frames", 0, 0, G_OPTION_ARG_INT, &options->test_frames_fps,
       "Test and demo source: broadcast synthetic frames at FPS (no audio is analysed)", "FPS" },
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &options->input,
+      "Analyse an audio file (WAV, FLAC, OGG), played in real time, or \"demo\", a 124 BPM groove "
+      "(default: capture what plays on the default output)", "FILE|demo" },
+    { "source", 0, 0, G_OPTION_ARG_STRING, &options->source,
+      "Capture this PipeWire node (node.name) instead of the default output", "NAME" },
+    { "input-device", 0, 0, G_OPTION_ARG_NONE, &options->input_device,
+      "Capture the default input device (microphone, line-in) instead of the default output", NULL },
+    { "analyze", 0, 0, G_OPTION_ARG_NONE, &options->analyze,
+      "With --input FILE: print each beat and a tempo summary as JSON lines, then exit", NULL },
+    { "fps", 0, 0, G_OPTION_ARG_INT, &options->fps,
+      "Analysis frames per second to the engine and browser ports (default 60)", "N" },
     { "max-clients", 0, 0, G_OPTION_ARG_INT, &options->max_clients,
       "Most clients per listener (default 256)", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options->version,

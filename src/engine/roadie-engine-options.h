@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define ROADIE_ENGINE_DEFAULT_DJ_PORT      9000
 #define ROADIE_ENGINE_DEFAULT_BIND         "127.0.0.1"
 #define ROADIE_ENGINE_DJ_KEY_ENV           "ROADIE_DJ_KEY"
+#define ROADIE_ENGINE_DEFAULT_FPS          60
 
 typedef struct
 {
@@ -31,6 +32,11 @@ typedef struct
   char     *dj_key;          /* secret, loaded by roadie_engine_options_load_secrets() */
   char     *visualizer_url;  /* NULL: no visualizer link */
   int       test_frames_fps; /* 0 = none */
+  char     *input;           /* NULL = PipeWire capture; "demo" or an audio file */
+  char     *source;          /* --source: a PipeWire node to capture instead of the default output */
+  gboolean  input_device;    /* --input-device: capture the default microphone / line-in */
+  gboolean  analyze;         /* --analyze: print beats of --input FILE and exit */
+  int       fps;             /* analysis frames per second */
   int       max_clients;     /* per endpoint; 0 = the hub's default */
   gboolean  version;
 } RoadieEngineOptions;

@@ -1,7 +1,8 @@
 /* roadie-engine.c: roadie-engine's connectivity, wired together.
  *
  * Frames flow like this:
- *   test frames ──▶ hub ENGINE + BROWSER endpoints (as "frame")
+ *   audio feed (capture | file | demo → analyzer), or test frames
+ *              ──▶ hub ENGINE + BROWSER endpoints (as "frame")
  *               ├─▶ DJ relay link, as "dj_frame" with our dj_id
  *               └─▶ visualizer link, while no remote DJ is active
  *   hub "dj-frame" from the active DJ ──▶ ENGINE + BROWSER (as "dj_frame")
@@ -38,6 +39,9 @@
  * again from now instead of sending a burst of stale frames. */
 #define FRAME_CLOCK_RESYNC_US  (G_USEC_PER_SEC / 4)
 
+/* How often a frame says "no audio" while there is none. */
+#define NO_AUDIO_FRAME_INTERVAL_US (G_USEC_PER_SEC / 4)
+
 struct _RoadieEngine
 {
   GObject               parent_instance;
@@ -54,6 +58,11 @@ struct _RoadieEngine
   RoadieWsClient       *visualizer;
   char                 *visualizer_url;
   RoadieWsClientState   visualizer_state;
+
+  RoadieAudioFeed      *feed;
+  gboolean              last_frame_had_audio;
+  gint64                last_no_audio_us;
+  char                 *dj_frame_prefix;   /* {"type":"dj_frame","dj_id":"…", */
 
   GSource              *frame_source;
   double                frames_fps;
@@ -167,6 +176,71 @@ send_test_frame (RoadieEngine *self)
   self->frame_seq++;
 }
 
+/* An analysis frame for the relay: the same JSON with the DJ's id. The
+ * frame text starts with {"type":"frame", by contract, so the id is spliced
+ * in rather than the frame built twice. */
+static char *
+dj_frame_from_frame (RoadieEngine *self,
+                     const char   *frame)
+{
+  static const char frame_prefix[] = "{\"type\":\"frame\",";
+
+  if (!g_str_has_prefix (frame, frame_prefix))
+    return NULL;
+  if (self->dj_frame_prefix == NULL)
+    {
+      g_autoptr(JsonNode) id = json_node_init_string (json_node_alloc (), self->dj_id);
+      g_autofree char *quoted = json_to_string (id, FALSE);
+
+      self->dj_frame_prefix = g_strdup_printf ("{\"type\":\"dj_frame\",\"dj_id\":%s,", quoted);
+    }
+  return g_strconcat (self->dj_frame_prefix, frame + strlen (frame_prefix), NULL);
+}
+
+static void
+send_audio_frame (RoadieEngine *self)
+{
+  RoadieAnalysisFrame analysis;
+  g_autofree char *frame = NULL;
+
+  roadie_audio_feed_take_frame (self->feed, &analysis);
+
+  /* Silence of a missing source needs saying, not 60 times a second to
+   * every browser: a few frames a second keep the displays honest. */
+  if (!analysis.has_audio)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      if (!self->last_frame_had_audio && now - self->last_no_audio_us < NO_AUDIO_FRAME_INTERVAL_US)
+        return;
+      self->last_no_audio_us = now;
+    }
+  self->last_frame_had_audio = analysis.has_audio;
+
+  analysis.seq = self->frame_seq;
+  analysis.ts = g_get_real_time () / (double) G_USEC_PER_SEC;
+  frame = roadie_analysis_frame_to_json (&analysis);
+
+  /* A remote DJ on stage has the screens (see on_dj_frame): our own
+   * frames in between would make every visual flicker between two
+   * sources. */
+  if (roadie_active_dj_get (self->active_dj) == NULL)
+    broadcast_to_listeners (self, frame);
+
+  if (self->relay != NULL && self->relay_state == ROADIE_WS_CLIENT_STATE_CONNECTED)
+    {
+      g_autofree char *dj_frame = dj_frame_from_frame (self, frame);
+
+      if (dj_frame != NULL)
+        roadie_ws_client_send_text (self->relay, dj_frame);
+    }
+
+  if (roadie_active_dj_get (self->active_dj) == NULL)
+    send_to_visualizer (self, frame);
+
+  self->frame_seq++;
+}
+
 static gboolean
 frame_source_dispatch (GSource     *source,
                        GSourceFunc  callback,
@@ -186,7 +260,10 @@ frame_tick (gpointer user_data)
   gint64 now = g_get_monotonic_time ();
   gint64 next;
 
-  send_test_frame (self);
+  if (self->feed != NULL)
+    send_audio_frame (self);
+  else
+    send_test_frame (self);
 
   /* Frame n is due at epoch + n / fps: no drift from rounding a period
    * to milliseconds, and a late tick does not push the later ones. */
@@ -204,21 +281,21 @@ frame_tick (gpointer user_data)
 }
 
 static void
-start_test_frames (RoadieEngine *self,
-                   double        fps)
+start_frames (RoadieEngine *self,
+              double        fps)
 {
   self->frames_fps = fps;
   self->frames_epoch_us = g_get_monotonic_time ();
   self->frames_since_epoch = 0;
   self->frame_source = g_source_new (&frame_source_funcs, sizeof (GSource));
-  g_source_set_name (self->frame_source, "[roadie-engine] test frames");
+  g_source_set_name (self->frame_source, "[roadie-engine] frames");
   g_source_set_callback (self->frame_source, frame_tick, self, NULL);
   g_source_set_ready_time (self->frame_source, self->frames_epoch_us);
   g_source_attach (self->frame_source, NULL);
 }
 
 static void
-stop_test_frames (RoadieEngine *self)
+stop_frames (RoadieEngine *self)
 {
   if (self->frame_source == NULL)
     return;
@@ -559,7 +636,13 @@ roadie_engine_start (RoadieEngine               *self,
   if (options->test_frames_fps > 0)
     {
       say ("Test frames: %d per second (synthetic, not audio)", options->test_frames_fps);
-      start_test_frames (self, options->test_frames_fps);
+      start_frames (self, options->test_frames_fps);
+    }
+  else if (self->feed != NULL)
+    {
+      say ("%s; %d frames per second", roadie_audio_feed_describe (self->feed), options->fps);
+      roadie_audio_feed_start (self->feed);
+      start_frames (self, options->fps);
     }
 
   return TRUE;
@@ -608,7 +691,8 @@ shutdown_poll (gpointer user_data)
 static void
 stop_everything (RoadieEngine *self)
 {
-  stop_test_frames (self);
+  stop_frames (self);
+  g_clear_pointer (&self->feed, roadie_audio_feed_free);
   close_links (self);
   if (self->hub != NULL)
     {
@@ -653,6 +737,17 @@ roadie_engine_shutdown_finish (RoadieEngine  *self,
 }
 
 /* ---- GObject ------------------------------------------------------------- */
+
+void
+roadie_engine_set_audio_feed (RoadieEngine    *self,
+                              RoadieAudioFeed *feed)
+{
+  g_return_if_fail (ROADIE_IS_ENGINE (self));
+  g_return_if_fail (self->frame_source == NULL);
+
+  g_clear_pointer (&self->feed, roadie_audio_feed_free);
+  self->feed = feed;
+}
 
 RoadieWsHub *
 roadie_engine_get_hub (RoadieEngine *self)
@@ -713,6 +808,7 @@ roadie_engine_finalize (GObject *object)
   g_free (self->relay_url);
   g_free (self->dj_id);
   g_free (self->visualizer_url);
+  g_free (self->dj_frame_prefix);
 
   G_OBJECT_CLASS (roadie_engine_parent_class)->finalize (object);
 }

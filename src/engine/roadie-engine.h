@@ -4,8 +4,8 @@
  * DJs :9000), an optional DJ relay link that sends this engine's frames to
  * a remote VJ server, an optional visualizer link whose state feeds the
  * hub's mc_connected and mc_reconnect_count, the VJ-server role (the
- * active remote DJ's frames go out to browsers), and the synthetic test
- * frames until capture and analysis arrive.
+ * active remote DJ's frames go out to browsers), and the analysis frames
+ * of an audio feed (or the synthetic test frames instead).
  *
  * Properties (read-only, notified): "active-dj" (string, NULL when no DJ
  * is connected), "relay-state" (RoadieWsClientState; disconnected when
@@ -15,6 +15,7 @@
 
 #include <gio/gio.h>
 
+#include "roadie-audio-feed.h"
 #include "roadie-engine-options.h"
 #include "roadie-ws-client.h"
 #include "roadie-ws-hub.h"
@@ -26,6 +27,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RoadieEngine, roadie_engine, ROADIE, ENGINE, GObject)
 
 RoadieEngine        *roadie_engine_new             (void);
+/* Takes feed; its analysis goes out at --fps once started. Before start. */
+void                 roadie_engine_set_audio_feed  (RoadieEngine               *self,
+                                                    RoadieAudioFeed            *feed);
 /* Loads the DJ keys, listens, starts the links and the test frames. On a
  * listener that cannot open, the error names the option to change. */
 gboolean             roadie_engine_start           (RoadieEngine               *self,
