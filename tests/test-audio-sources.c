@@ -598,6 +598,115 @@ test_engine_demo_frames (void)
   g_assert_no_error (error);
 }
 
+typedef struct
+{
+  GString  *text;
+  gboolean  done;
+} Stderr;
+
+static gboolean
+stderr_has_no_pipewire (gpointer user_data)
+{
+  Stderr *err = user_data;
+
+  return strstr (err->text->str, "PipeWire is not running: no audio to analyse") != NULL;
+}
+
+static gboolean
+stderr_done (gpointer user_data)
+{
+  Stderr *err = user_data;
+
+  return err->done;
+}
+
+static void
+on_stderr_read (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Stderr *err = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, NULL);
+
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      err->done = TRUE;
+      return;
+    }
+  g_string_append_len (err->text, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_input_stream_read_bytes_async (G_INPUT_STREAM (object), 4096, G_PRIORITY_DEFAULT, NULL, on_stderr_read, err);
+}
+
+/* No PipeWire daemon (this test's private runtime folder has none): the
+ * engine says so, keeps serving, and its frames say there is no audio. */
+static void
+test_engine_without_pipewire (void)
+{
+  guint16 port = roadie_test_free_port ();
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/", port);
+  g_autofree char *empty = g_build_filename (roadie_test_tmpdir (), "no-pipewire", NULL);
+  const char *argv[] = { roadie_test_engine (), "--port", port_text,
+                         "--browser-port", "0", "--dj-port", "0", NULL };
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) engine = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) err_text = g_string_new (NULL);
+  Stderr err_reader = { err_text, FALSE };
+  Stderr *err = &err_reader;
+  g_autoptr(SoupMessage) message = NULL;
+  FrameClient client = { 0 };
+  WantFrames want = { &client, 4 };
+  gint64 start_us;
+
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0700), ==, 0);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "PIPEWIRE_RUNTIME_DIR", empty, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "PIPEWIRE_REMOTE");
+  engine = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_input_stream_read_bytes_async (g_subprocess_get_stderr_pipe (engine), 4096, G_PRIORITY_DEFAULT, NULL,
+                                   on_stderr_read, err);
+
+  g_assert_true (roadie_test_wait_until (stderr_has_no_pipewire, err, 10000));
+  g_assert_nonnull (strstr (err->text->str, "roadie-engine: PipeWire is not running: no audio to analyse\n"));
+
+  client.session = soup_session_new ();
+  client.frames = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  message = soup_message_new ("GET", url);
+  soup_session_websocket_connect_async (client.session, message, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        NULL, on_frame_client_connected, &client);
+  g_assert_true (roadie_test_wait_until (frame_client_done, &client, 5000));
+  g_assert_nonnull (client.connection);
+
+  /* A few frames a second, not --fps: four take about a second. */
+  start_us = g_get_monotonic_time ();
+  g_assert_true (roadie_test_wait_until (has_frames, &want, 5000));
+  g_assert_cmpint (g_get_monotonic_time () - start_us, >, G_USEC_PER_SEC / 2);
+  for (guint i = 0; i < client.frames->len; i++)
+    {
+      JsonObject *frame = g_ptr_array_index (client.frames, i);
+
+      g_assert_true (json_object_has_member (frame, "audio"));
+      g_assert_false (json_object_get_boolean_member (frame, "audio"));
+      g_assert_cmpfloat (json_object_get_double_member (frame, "rms"), ==, 0.0);
+      g_assert_false (json_object_get_boolean_member (frame, "beat"));
+    }
+  /* It said so once, not once per retry. */
+  roadie_test_run_for (1500);
+  g_assert_null (strstr (strstr (err->text->str, "PipeWire is not running") + 1, "PipeWire is not running"));
+
+  soup_websocket_connection_close (client.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_clear_object (&client.connection);
+  g_clear_object (&client.session);
+  g_ptr_array_unref (client.frames);
+  g_subprocess_send_signal (engine, SIGTERM);
+  g_subprocess_wait_check (engine, NULL, &error);
+  g_assert_no_error (error);
+  /* The reader holds err until the pipe closes. */
+  g_assert_true (roadie_test_wait_until (stderr_done, err, 5000));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -615,6 +724,7 @@ main (int   argc,
   g_test_add_func ("/roadie/audio-sources/analyze-errors", test_analyze_errors);
   g_test_add_func ("/roadie/audio-sources/analyze-click-track", test_analyze_click_track);
   g_test_add_func ("/roadie/audio-sources/engine-demo-frames", test_engine_demo_frames);
+  g_test_add_func ("/roadie/audio-sources/engine-without-pipewire", test_engine_without_pipewire);
 
   return g_test_run ();
 }

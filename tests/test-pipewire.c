@@ -539,6 +539,22 @@ test_never_the_microphone (void)
   g_assert_cmpuint (n_links, >=, 1);
 }
 
+/* SIGTERM with the stream running: the thread loop stops, the engine exits
+ * 0 (under the sanitizers, without leaks). */
+static void
+test_clean_exit (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (engine);
+  g_subprocess_send_signal (engine, SIGTERM);
+  if (!roadie_test_wait_until (engine_gone, NULL, 10000))
+    g_error ("roadie-engine did not exit within 10 s of SIGTERM");
+  g_assert_true (g_subprocess_get_if_exited (engine));
+  g_assert_cmpint (g_subprocess_get_exit_status (engine), ==, 0);
+  g_clear_object (&engine);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -552,6 +568,7 @@ main (int   argc,
   g_test_add_func ("/roadie/pipewire/capture-default-sink", test_capture_default_sink);
   g_test_add_func ("/roadie/pipewire/default-switch", test_default_switch);
   g_test_add_func ("/roadie/pipewire/never-the-microphone", test_never_the_microphone);
+  g_test_add_func ("/roadie/pipewire/clean-exit", test_clean_exit);
 
   return g_test_run ();
 }
