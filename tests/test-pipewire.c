@@ -8,7 +8,9 @@
  * the engine's frames with audio, level and the right tempo; after
  * `wpctl set-default` to the second sink, music played there shows in the
  * frames within 500 ms, the engine untouched; and in pw-dump the engine's
- * stream only ever links to a sink's monitor, never to the microphone.
+ * stream only ever links to a sink's monitor, never to the microphone;
+ * PipeWire stopped and started again under the running engine, which says
+ * there is no audio meanwhile and captures again after.
  * Every process it starts dies at exit (and with it, by PDEATHSIG).
  */
 #include "config.h"
@@ -70,6 +72,8 @@ kill_process (GSubprocess *process)
   g_subprocess_wait (process, NULL, NULL);
 }
 
+static void stop_daemons (void);
+
 static void
 kill_everything (void)
 {
@@ -77,8 +81,7 @@ kill_everything (void)
   g_clear_pointer (&engine, kill_process);
   /* WirePlumber before PipeWire, so it does not log a lost daemon. */
   if (daemons != NULL)
-    for (guint i = daemons->len; i > 0; i--)
-      kill_process (g_ptr_array_index (daemons, i - 1));
+    stop_daemons ();
 }
 
 /* Runs a command to completion (bounded by timeout(1)); its stdout, or
@@ -224,18 +227,8 @@ set_default (const char *name,
 }
 
 static void
-start_pipewire (void)
+start_daemons (void)
 {
-  const char *runtime = g_getenv ("XDG_RUNTIME_DIR");
-
-  g_assert_nonnull (runtime);
-  /* Everything in this test, and the engine, find the daemon here. */
-  g_setenv ("PIPEWIRE_RUNTIME_DIR", runtime, TRUE);
-  g_unsetenv ("PIPEWIRE_REMOTE");
-  roadie_test_start_dbus ();
-
-  daemons = g_ptr_array_new_with_free_func (g_object_unref);
-  atexit (kill_everything);
   g_ptr_array_add (daemons, spawn ((const char *[]) { "pipewire", NULL },
                                    G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE));
   g_ptr_array_add (daemons, spawn ((const char *[]) { "wireplumber", NULL },
@@ -248,6 +241,30 @@ start_pipewire (void)
   create_null_node (MICROPHONE, "Audio/Source/Virtual");
   set_default (SINK_A, "@DEFAULT_AUDIO_SINK@");
   set_default (MICROPHONE, "@DEFAULT_AUDIO_SOURCE@");
+}
+
+static void
+stop_daemons (void)
+{
+  for (guint i = daemons->len; i > 0; i--)
+    kill_process (g_ptr_array_index (daemons, i - 1));
+  g_ptr_array_set_size (daemons, 0);
+}
+
+static void
+start_pipewire (void)
+{
+  const char *runtime = g_getenv ("XDG_RUNTIME_DIR");
+
+  g_assert_nonnull (runtime);
+  /* Everything in this test, and the engine, find the daemon here. */
+  g_setenv ("PIPEWIRE_RUNTIME_DIR", runtime, TRUE);
+  g_unsetenv ("PIPEWIRE_REMOTE");
+  roadie_test_start_dbus ();
+
+  daemons = g_ptr_array_new_with_free_func (g_object_unref);
+  atexit (kill_everything);
+  start_daemons ();
 }
 
 /* 30 s of the demo groove (124 BPM), stereo, 48 kHz. */
@@ -539,6 +556,42 @@ test_never_the_microphone (void)
   g_assert_cmpuint (n_links, >=, 1);
 }
 
+static gboolean
+has_no_audio_frame_since (gpointer user_data)
+{
+  guint *from = user_data;
+
+  for (guint i = *from; i < client.frames->len; i++)
+    if (json_object_has_member (g_ptr_array_index (client.frames, i), "audio"))
+      return TRUE;
+  return FALSE;
+}
+
+/* PipeWire goes away and comes back: the engine, untouched, says there is
+ * no audio meanwhile and captures again once the daemon is back. */
+static void
+test_daemon_restart (void)
+{
+  guint from;
+  MusicWanted wanted;
+
+  g_assert_nonnull (engine);
+  g_clear_pointer (&player, kill_process);
+  stop_daemons ();
+
+  from = client.frames->len;
+  if (!roadie_test_wait_until (has_no_audio_frame_since, &from, 5000))
+    g_error ("no frame said there is no audio after PipeWire stopped");
+
+  start_daemons ();
+  wanted.from = client.frames->len;
+  play_into (SINK_A);
+  /* The retries back off to 10 s at most: 20 s is plenty. */
+  if (!roadie_test_wait_until (has_music_since, &wanted, 20000))
+    g_error ("the engine did not capture again after PipeWire came back");
+  g_assert_false (engine_gone (NULL));
+}
+
 /* SIGTERM with the stream running: the thread loop stops, the engine exits
  * 0 (under the sanitizers, without leaks). */
 static void
@@ -568,6 +621,7 @@ main (int   argc,
   g_test_add_func ("/roadie/pipewire/capture-default-sink", test_capture_default_sink);
   g_test_add_func ("/roadie/pipewire/default-switch", test_default_switch);
   g_test_add_func ("/roadie/pipewire/never-the-microphone", test_never_the_microphone);
+  g_test_add_func ("/roadie/pipewire/daemon-restart", test_daemon_restart);
   g_test_add_func ("/roadie/pipewire/clean-exit", test_clean_exit);
 
   return g_test_run ();
