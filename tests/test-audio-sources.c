@@ -14,6 +14,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <json-glib/json-glib.h>
@@ -290,6 +291,35 @@ test_demo_source (void)
   g_assert_cmpfloat (on_beat / (n_beats * window), >, 0.01);
 }
 
+/* The engines these tests start die with the test, even when an assertion
+ * aborts it before it could stop them. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocess *
+spawn_engine (const char * const  *argv,
+              GSubprocessFlags     flags,
+              const char          *pipewire_runtime_dir)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  if (pipewire_runtime_dir != NULL)
+    {
+      g_subprocess_launcher_setenv (launcher, "PIPEWIRE_RUNTIME_DIR", pipewire_runtime_dir, TRUE);
+      g_subprocess_launcher_unsetenv (launcher, "PIPEWIRE_REMOTE");
+    }
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+
+  return process;
+}
+
 /* --- roadie-engine --analyze -------------------------------------------------- */
 
 typedef struct
@@ -312,10 +342,8 @@ run_engine (Run                *run,
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
-  process = g_subprocess_newv ((const char * const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                               &error);
-  g_assert_no_error (error);
+  process = spawn_engine ((const char * const *) argv->pdata,
+                          G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, NULL);
   g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (process));
@@ -532,8 +560,7 @@ test_engine_demo_frames (void)
   guint first;
   JsonObject *last;
 
-  engine = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
-  g_assert_no_error (error);
+  engine = spawn_engine (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, NULL);
 
   client.session = soup_session_new ();
   client.frames = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
@@ -648,7 +675,6 @@ test_engine_without_pipewire (void)
   g_autofree char *empty = g_build_filename (roadie_test_tmpdir (), "no-pipewire", NULL);
   const char *argv[] = { roadie_test_engine (), "--port", port_text,
                          "--browser-port", "0", "--dj-port", "0", NULL };
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) engine = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) err_text = g_string_new (NULL);
@@ -660,11 +686,7 @@ test_engine_without_pipewire (void)
   gint64 start_us;
 
   g_assert_cmpint (g_mkdir_with_parents (empty, 0700), ==, 0);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_setenv (launcher, "PIPEWIRE_RUNTIME_DIR", empty, TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "PIPEWIRE_REMOTE");
-  engine = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
+  engine = spawn_engine (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, empty);
   g_input_stream_read_bytes_async (g_subprocess_get_stderr_pipe (engine), 4096, G_PRIORITY_DEFAULT, NULL,
                                    on_stderr_read, err);
 
