@@ -72,13 +72,21 @@ kill_process (GSubprocess *process)
   g_subprocess_wait (process, NULL, NULL);
 }
 
+/* For g_clear_pointer: ends the process and drops the reference. */
+static void
+kill_and_unref (GSubprocess *process)
+{
+  kill_process (process);
+  g_object_unref (process);
+}
+
 static void stop_daemons (void);
 
 static void
 kill_everything (void)
 {
-  g_clear_pointer (&player, kill_process);
-  g_clear_pointer (&engine, kill_process);
+  g_clear_pointer (&player, kill_and_unref);
+  g_clear_pointer (&engine, kill_and_unref);
   /* WirePlumber before PipeWire, so it does not log a lost daemon. */
   if (daemons != NULL)
     stop_daemons ();
@@ -293,7 +301,7 @@ write_groove (void)
 static void
 play_into (const char *sink)
 {
-  g_clear_pointer (&player, kill_process);
+  g_clear_pointer (&player, kill_and_unref);
   player = spawn ((const char *[]) { "pw-play", "--target", sink, track_path, NULL },
                   G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
 }
@@ -482,7 +490,7 @@ test_default_switch (void)
   g_assert_nonnull (engine);
 
   /* The music stops on A; B becomes the default output. */
-  g_clear_pointer (&player, kill_process);
+  g_clear_pointer (&player, kill_and_unref);
   from = client.frames->len;
   g_assert_true (roadie_test_wait_until (sink_a_quiet, &from, 5000));
   set_default (SINK_B, "@DEFAULT_AUDIO_SINK@");
@@ -576,7 +584,7 @@ test_daemon_restart (void)
   MusicWanted wanted;
 
   g_assert_nonnull (engine);
-  g_clear_pointer (&player, kill_process);
+  g_clear_pointer (&player, kill_and_unref);
   stop_daemons ();
 
   from = client.frames->len;
