@@ -38,6 +38,9 @@ def table() -> str:
                                   "`$XDG_STATE_HOME/roadie/audio-server.log`")
         limits = key.find("range")
         span = f"{limits.get('min')} – {limits.get('max')}" if limits is not None else "—"
+        choices = [c.get("value") for c in key.iter("choice")]
+        if choices:
+            span = ", ".join(f"`{c}`" for c in choices)
         if key.get("type") == "s" and default != "''":
             default = default.strip("'")
         rows.append(f"| `{name}` | {TYPES.get(key.get('type'), key.get('type'))} "

@@ -4,7 +4,9 @@
  * engine-* settings become roadie-engine options, so the DJ changes them in
  * one place: --port from ws-port (the port Roadie health-checks), then
  * --browser-port, --dj-port, --bind, and --dj-keys, --relay-to, --dj-id,
- * --dj-name, --dj-key-file, --visualizer when set. The relay key itself is
+ * --dj-name, --dj-key-file, --visualizer when set; then the audio source
+ * (--input-device, --source NAME or --input demo; nothing for playback),
+ * --fps, and --fft-size unless 0. The relay key itself is
  * never an option (it would show in ps): only the name of its file is.
  */
 #pragma once

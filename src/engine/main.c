@@ -4,6 +4,7 @@
  *                 [--dj-keys FILE] [--relay-to URL --dj-id ID [--dj-name NAME]
  *                 [--dj-key-file FILE]] [--visualizer URL] [--test-frames FPS]
  *                 [--input FILE|demo | --source NAME | --input-device] [--fps N]
+ *                 [--fft-size N]
  *                 [--max-clients N] [--version]
  *   roadie-engine --input FILE --analyze
  *
@@ -141,7 +142,10 @@ main (int   argc,
   loop = g_main_loop_new (NULL, FALSE);
   engine = roadie_engine_new ();
   if (feed != NULL)
-    roadie_engine_set_audio_feed (engine, g_steal_pointer (&feed));
+    {
+      roadie_audio_feed_set_fft_size (feed, options->fft_size);
+      roadie_engine_set_audio_feed (engine, g_steal_pointer (&feed));
+    }
   run.loop = loop;
   run.engine = engine;
   sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, &run);

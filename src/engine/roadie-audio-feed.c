@@ -32,6 +32,7 @@ struct _RoadieAudioFeed
 
   RoadieAnalyzer      *analyzer;
   guint                analyzer_rate;
+  guint                fft_size;
 
   guint                pace_id;
   gint64               pace_epoch_us;
@@ -71,7 +72,7 @@ analyse (RoadieAudioFeed *self,
 
   if (self->analyzer == NULL || self->analyzer_rate != rate)
     {
-      RoadieAnalyzerConfig config = { .sample_rate = rate };
+      RoadieAnalyzerConfig config = { .sample_rate = rate, .fft_size = self->fft_size };
 
       g_clear_pointer (&self->analyzer, roadie_analyzer_free);
       self->analyzer = roadie_analyzer_new (&config);
@@ -205,6 +206,15 @@ roadie_audio_feed_free (RoadieAudioFeed *self)
   g_free (self->pace_buffer);
   g_free (self->description);
   g_free (self);
+}
+
+void
+roadie_audio_feed_set_fft_size (RoadieAudioFeed *self,
+                                guint            fft_size)
+{
+  self->fft_size = fft_size;
+  /* The analyzer is made at the first audio, when the rate is known. */
+  g_clear_pointer (&self->analyzer, roadie_analyzer_free);
 }
 
 void

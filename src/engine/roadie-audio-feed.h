@@ -24,6 +24,10 @@ RoadieAudioFeed *roadie_audio_feed_new_capture (RoadiePwCaptureMode  mode,
 RoadieAudioFeed *roadie_audio_feed_new_input   (const char          *input,
                                                 GError             **error);
 void             roadie_audio_feed_free        (RoadieAudioFeed     *self);
+/* Samples per analysis window (--fft-size); 0 = the analyzer's default.
+ * Call before roadie_audio_feed_start. */
+void             roadie_audio_feed_set_fft_size (RoadieAudioFeed    *self,
+                                                 guint               fft_size);
 void             roadie_audio_feed_start       (RoadieAudioFeed     *self);
 /* A sentence for the start-up output: where the audio comes from. */
 const char      *roadie_audio_feed_describe    (RoadieAudioFeed     *self);

@@ -22,6 +22,8 @@
 
 #define MAX_TEST_FRAMES_FPS 240
 #define MAX_FPS             240
+#define MIN_FFT_SIZE        256
+#define MAX_FFT_SIZE        8192
 #define MAX_CLIENTS_LIMIT   100000
 
 static void
@@ -155,6 +157,19 @@ check_options (RoadieEngineOptions  *options,
       return FALSE;
     }
 
+  /* FFTW plans any size, but the band layout and the hop assume a power
+   * of two, and a window beyond 8192 samples lags the beat by 1/6 s. */
+  if (options->fft_size != 0
+      && (options->fft_size < MIN_FFT_SIZE || options->fft_size > MAX_FFT_SIZE
+          || (options->fft_size & (options->fft_size - 1)) != 0))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--fft-size %d is not a power of two from %d to %d "
+                   "(try 1024, 2048 or 4096; 0 picks the size for the capture rate)",
+                   options->fft_size, MIN_FFT_SIZE, MAX_FFT_SIZE);
+      return FALSE;
+    }
+
   if (options->input != NULL && options->input[0] == '\0')
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -233,6 +248,8 @@ roadie_engine_options_parse (RoadieEngineOptions   *options,
       "With --input FILE: print each beat and a tempo summary as JSON lines, then exit", NULL },
     { "fps", 0, 0, G_OPTION_ARG_INT, &options->fps,
       "Analysis frames per second to the engine and browser ports (default 60)", "N" },
+    { "fft-size", 0, 0, G_OPTION_ARG_INT, &options->fft_size,
+      "Samples per analysis window, a power of two from 256 to 8192 (default 0: 2048 at 48 kHz)", "N" },
     { "max-clients", 0, 0, G_OPTION_ARG_INT, &options->max_clients,
       "Most clients per listener (default 256)", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options->version,

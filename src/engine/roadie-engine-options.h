@@ -37,6 +37,7 @@ typedef struct
   gboolean  input_device;    /* --input-device: capture the default microphone / line-in */
   gboolean  analyze;         /* --analyze: print beats of --input FILE and exit */
   int       fps;             /* analysis frames per second */
+  int       fft_size;        /* --fft-size: samples per analysis window; 0 = the analyzer's default */
   int       max_clients;     /* per endpoint; 0 = the hub's default */
   gboolean  version;
 } RoadieEngineOptions;
