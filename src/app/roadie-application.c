@@ -2,8 +2,15 @@
  *
  * Startup creates the RoadieService, which attaches to a running server or
  * auto-starts one; activate presents the window. Quitting (Ctrl+Q, the menu,
- * closing the window, SIGTERM/SIGINT) always stops the server gracefully
- * first: the application holds itself until that is done.
+ * the tray, SIGTERM/SIGINT) always stops the server gracefully first: the
+ * application holds itself until that is done. Closing the window while
+ * the server runs keeps Roadie in the background when a tray shows it or
+ * the DJ asked for it; otherwise closing quits.
+ *
+ * Other processes drive the running instance over D-Bus: the application
+ * actions (app.start, app.stop, app.restart, app.show, app.preferences,
+ * app.quit) and io.github.roadie.Roadie.Status.GetStatus, which
+ * `roadie --status` prints.
  */
 #include "config.h"
 
@@ -14,7 +21,19 @@
 #include <glib-unix.h>
 
 #include "roadie-application.h"
+#include "roadie-notifier.h"
 #include "roadie-window.h"
+
+#define STATUS_INTERFACE "io.github.roadie.Roadie.Status"
+
+static const char status_introspection[] =
+  "<node>"
+  "  <interface name='" STATUS_INTERFACE "'>"
+  "    <method name='GetStatus'>"
+  "      <arg type='s' name='json' direction='out'/>"
+  "    </method>"
+  "  </interface>"
+  "</node>";
 
 struct _RoadieApplication
 {
@@ -25,11 +44,19 @@ struct _RoadieApplication
   GPtrArray      *overrides;
   /* Why the overrides were refused; the run then ends with status 2. */
   char           *overrides_error;
+  /* --start, --stop, --restart: run once this instance has started up. */
+  char           *startup_command;
+  RoadieNotifier *notifier;
+  GDBusConnection *status_connection;
+  guint           status_registration;
   gulong          changed_handler;
   gulong          api_problem_handler;
   guint           sigterm_id;
   guint           sigint_id;
   guint           quitting : 1;
+  /* The window is hidden, Roadie runs on behind the tray or by choice. */
+  guint           in_background : 1;
+  guint           tray_registered : 1;
 };
 
 G_DEFINE_FINAL_TYPE (RoadieApplication, roadie_application, ADW_TYPE_APPLICATION)
@@ -114,6 +141,63 @@ restart_action (GSimpleAction *action,
   run_command (ROADIE_APPLICATION (user_data), "restart");
 }
 
+static RoadieWindow *
+ensure_window (RoadieApplication *self)
+{
+  RoadieWindow *window = get_window (self);
+  GList *windows;
+
+  if (window != NULL)
+    return window;
+  /* A hidden window is not the active one. */
+  for (windows = gtk_application_get_windows (GTK_APPLICATION (self)); windows; windows = windows->next)
+    if (ROADIE_IS_WINDOW (windows->data))
+      return windows->data;
+
+  g_application_activate (G_APPLICATION (self));
+  return get_window (self);
+}
+
+static void
+show_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  RoadieApplication *self = user_data;
+  RoadieWindow *window = ensure_window (self);
+
+  if (self->in_background)
+    {
+      self->in_background = FALSE;
+      g_application_release (G_APPLICATION (self));
+    }
+  if (self->notifier != NULL)
+    roadie_notifier_withdraw_restarts (self->notifier);
+  if (window != NULL)
+    gtk_window_present (GTK_WINDOW (window));
+}
+
+static gboolean keeps_running_in_background (RoadieApplication *self);
+static void     go_to_background            (RoadieApplication *self,
+                                             GtkWindow         *window);
+
+/* The tray's left click: hide a visible window (only when something can
+ * bring it back), show a hidden one. */
+static void
+toggle_window_action (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  RoadieApplication *self = user_data;
+  RoadieWindow *window = ensure_window (self);
+
+  if (window != NULL && gtk_widget_get_visible (GTK_WIDGET (window))
+      && !self->in_background && keeps_running_in_background (self))
+    go_to_background (self, GTK_WINDOW (window));
+  else
+    show_action (NULL, NULL, self);
+}
+
 static void
 about_action (GSimpleAction *action,
               GVariant      *parameter,
@@ -181,12 +265,48 @@ quit_signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A tray shows Roadie is still there, or the DJ asked for it. */
+static gboolean
+keeps_running_in_background (RoadieApplication *self)
+{
+  GSettings *settings = roadie_settings_get_gsettings (roadie_service_get_settings (self->service));
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (self->tray_registered)
+    return TRUE;
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  return g_settings_schema_has_key (schema, "run-in-background")
+         && g_settings_get_boolean (settings, "run-in-background");
+}
+
+static void
+go_to_background (RoadieApplication *self,
+                  GtkWindow         *window)
+{
+  /* Held so that hiding the last visible window does not end the run. */
+  if (!self->in_background)
+    {
+      self->in_background = TRUE;
+      g_application_hold (G_APPLICATION (self));
+    }
+  gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
+}
+
 static gboolean
 window_close_request_cb (RoadieApplication *self,
                          GtkWindow         *window)
 {
-  /* Closing the last window quits, and quitting stops the server first;
-   * the window stays until it has. */
+  RoadieSupervisorState state = roadie_supervisor_get_state (roadie_service_get_supervisor (self->service));
+
+  /* A running server stays up behind the tray; anything else quits, and
+   * quitting stops the server first: the window stays until it has. */
+  if (!self->quitting && roadie_service_state_can_stop (state)
+      && keeps_running_in_background (self))
+    {
+      go_to_background (self, window);
+      return TRUE;
+    }
+
   g_action_group_activate_action (G_ACTION_GROUP (self), "quit", NULL);
   return TRUE;
 }
@@ -195,6 +315,8 @@ static const GActionEntry app_actions[] = {
   { "start", start_action },
   { "stop", stop_action },
   { "restart", restart_action },
+  { "show", show_action },
+  { "toggle-window", toggle_window_action },
   { "about", about_action },
   { "quit", quit_action },
 };
@@ -249,6 +371,8 @@ roadie_application_startup (GApplication *application)
                                    G_N_ELEMENTS (app_actions), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit",
                                          (const char *[]) { "<Control>q", NULL });
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
+                                         (const char *[]) { "<Control>comma", NULL });
 
   /* handle_local_options has made sure the schema is there. */
   gsettings = open_settings (&error);
@@ -271,7 +395,94 @@ roadie_application_startup (GApplication *application)
   self->sigterm_id = g_unix_signal_add (SIGTERM, quit_signal_cb, self);
   self->sigint_id = g_unix_signal_add (SIGINT, quit_signal_cb, self);
 
+  self->notifier = roadie_notifier_new (G_APPLICATION (self),
+                                        roadie_service_get_supervisor (self->service));
+
   roadie_service_startup (self->service);
+
+  /* roadie --start on the first instance: after auto-start, which may
+   * already have attached or started. */
+  if (self->startup_command != NULL)
+    {
+      RoadieSupervisorState state = roadie_supervisor_get_state (roadie_service_get_supervisor (self->service));
+
+      if (strcmp (self->startup_command, "restart") == 0 && !roadie_service_state_can_restart (state))
+        {
+          g_free (self->startup_command);
+          self->startup_command = g_strdup ("start");
+        }
+      if (strcmp (self->startup_command, "start") != 0 || roadie_service_state_can_start (state))
+        run_command (self, self->startup_command);
+    }
+}
+
+static void
+status_method_call (GDBusConnection       *connection,
+                    const char            *sender,
+                    const char            *object_path,
+                    const char            *interface_name,
+                    const char            *method_name,
+                    GVariant              *parameters,
+                    GDBusMethodInvocation *invocation,
+                    gpointer               user_data)
+{
+  RoadieApplication *self = user_data;
+  g_autoptr(JsonNode) status = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->service == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                                             "Roadie is still starting up");
+      return;
+    }
+  status = roadie_supervisor_build_status (roadie_service_get_supervisor (self->service));
+  text = json_to_string (status, TRUE);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", text));
+}
+
+static gboolean
+roadie_application_dbus_register (GApplication    *application,
+                                  GDBusConnection *connection,
+                                  const char      *object_path,
+                                  GError         **error)
+{
+  RoadieApplication *self = ROADIE_APPLICATION (application);
+  static const GDBusInterfaceVTable vtable = { status_method_call, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) info = NULL;
+
+  if (!G_APPLICATION_CLASS (roadie_application_parent_class)->dbus_register (application, connection,
+                                                                             object_path, error))
+    return FALSE;
+
+  info = g_dbus_node_info_new_for_xml (status_introspection, error);
+  if (info == NULL)
+    return FALSE;
+  self->status_registration =
+    g_dbus_connection_register_object (connection, object_path, info->interfaces[0],
+                                       &vtable, self, NULL, error);
+  if (self->status_registration == 0)
+    return FALSE;
+  self->status_connection = g_object_ref (connection);
+  return TRUE;
+}
+
+static void
+roadie_application_dbus_unregister (GApplication    *application,
+                                    GDBusConnection *connection,
+                                    const char      *object_path)
+{
+  RoadieApplication *self = ROADIE_APPLICATION (application);
+
+  if (self->status_registration != 0 && self->status_connection == connection)
+    {
+      g_dbus_connection_unregister_object (connection, self->status_registration);
+      self->status_registration = 0;
+      g_clear_object (&self->status_connection);
+    }
+
+  G_APPLICATION_CLASS (roadie_application_parent_class)->dbus_unregister (application, connection,
+                                                                          object_path);
 }
 
 static void
@@ -314,6 +525,101 @@ roadie_application_activate (GApplication *application)
   gtk_window_present (GTK_WINDOW (window));
 }
 
+static const char * const remote_commands[] = { "start", "stop", "restart", "status" };
+
+static const char *
+remote_command (GVariantDict *options,
+                guint        *n_found)
+{
+  const char *found = NULL;
+
+  *n_found = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (remote_commands); i++)
+    if (g_variant_dict_contains (options, remote_commands[i]))
+      {
+        found = remote_commands[i];
+        (*n_found)++;
+      }
+  return found;
+}
+
+/* Whether a Roadie owns its name on the session bus; no bus, no Roadie. */
+static gboolean
+instance_is_running (void)
+{
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr(GVariant) reply = NULL;
+  gboolean has_owner = FALSE;
+
+  if (bus == NULL)
+    return FALSE;
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", APP_ID), G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &has_owner);
+  return has_owner;
+}
+
+/* The status JSON's shape for a Roadie that is not running. */
+static void
+print_status_of_nothing (void)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "isRunning");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, "stopped");
+  json_builder_set_member_name (builder, "roadieRunning");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  text = json_to_string (root, TRUE);
+  g_print ("%s\n", text);
+}
+
+static int
+run_remote_command (GApplication *application,
+                    const char   *command)
+{
+  GDBusConnection *connection = g_application_get_dbus_connection (application);
+  g_autoptr(GError) error = NULL;
+
+  if (strcmp (command, "status") == 0)
+    {
+      g_autoptr(GVariant) reply = NULL;
+      const char *text;
+
+      reply = g_dbus_connection_call_sync (connection, APP_ID,
+                                           g_application_get_dbus_object_path (application),
+                                           STATUS_INTERFACE, "GetStatus", NULL,
+                                           G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE,
+                                           5000, NULL, &error);
+      if (reply == NULL)
+        {
+          g_dbus_error_strip_remote_error (error);
+          g_printerr (_("Could not ask Roadie for its status: %s\n"), error->message);
+          return 1;
+        }
+      g_variant_get (reply, "(&s)", &text);
+      g_print ("%s\n", text);
+      return 0;
+    }
+
+  g_action_group_activate_action (G_ACTION_GROUP (application), command, NULL);
+  if (!g_dbus_connection_flush_sync (connection, NULL, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
 static int
 roadie_application_handle_local_options (GApplication *application,
                                          GVariantDict *options)
@@ -321,6 +627,8 @@ roadie_application_handle_local_options (GApplication *application,
   RoadieApplication *self = ROADIE_APPLICATION (application);
   g_autoptr(GError) error = NULL;
   g_autofree const char **assignments = NULL;
+  const char *command;
+  guint n_commands;
 
   if (g_variant_dict_contains (options, "version"))
     {
@@ -339,8 +647,28 @@ roadie_application_handle_local_options (GApplication *application,
       }
   }
 
+  command = remote_command (options, &n_commands);
+  if (n_commands > 1)
+    {
+      g_printerr (_("Pass one of --start, --stop, --restart and --status\n"));
+      return 2;
+    }
+  /* Asking about, or stopping, a Roadie that is not running must not
+   * start one. */
+  if (command != NULL && (strcmp (command, "status") == 0 || strcmp (command, "stop") == 0)
+      && !instance_is_running ())
+    {
+      if (strcmp (command, "stop") == 0)
+        {
+          g_print (_("Roadie is not running.\n"));
+          return 0;
+        }
+      print_status_of_nothing ();
+      return 3;
+    }
+
   if (!g_variant_dict_lookup (options, "set", "^a&s", &assignments))
-    return -1;
+    assignments = g_new0 (const char *, 1);
 
   for (guint i = 0; assignments[i] != NULL; i++)
     {
@@ -354,6 +682,9 @@ roadie_application_handle_local_options (GApplication *application,
       g_ptr_array_add (self->overrides, g_strdup (assignments[i]));
     }
 
+  if (command != NULL && strcmp (command, "status") != 0)
+    self->startup_command = g_strdup (command);
+
   /* Registering runs startup here when this is the first instance, which
    * applies the overrides before the server is auto-started. */
   if (!g_application_register (application, NULL, &error))
@@ -363,7 +694,12 @@ roadie_application_handle_local_options (GApplication *application,
     }
 
   if (g_application_get_is_remote (application))
-    g_printerr (_("Roadie is already running; --set only applies when Roadie starts.\n"));
+    {
+      if (assignments[0] != NULL)
+        g_printerr (_("Roadie is already running; --set only applies when Roadie starts.\n"));
+      if (command != NULL)
+        return run_remote_command (application, command);
+    }
   else if (self->overrides_error != NULL)
     {
       g_printerr ("%s\n", self->overrides_error);
@@ -408,6 +744,7 @@ roadie_application_dispose (GObject *object)
                               roadie_service_get_supervisor (self->service));
       g_clear_signal_handler (&self->api_problem_handler, self->service);
     }
+  g_clear_object (&self->notifier);
   g_clear_object (&self->service);
 
   G_OBJECT_CLASS (roadie_application_parent_class)->dispose (object);
@@ -420,6 +757,7 @@ roadie_application_finalize (GObject *object)
 
   g_clear_pointer (&self->overrides, g_ptr_array_unref);
   g_clear_pointer (&self->overrides_error, g_free);
+  g_clear_pointer (&self->startup_command, g_free);
 
   G_OBJECT_CLASS (roadie_application_parent_class)->finalize (object);
 }
@@ -437,6 +775,8 @@ roadie_application_class_init (RoadieApplicationClass *klass)
   app_class->activate = roadie_application_activate;
   app_class->handle_local_options = roadie_application_handle_local_options;
   app_class->shutdown = roadie_application_shutdown;
+  app_class->dbus_register = roadie_application_dbus_register;
+  app_class->dbus_unregister = roadie_application_dbus_unregister;
 }
 
 static void
@@ -449,6 +789,14 @@ roadie_application_init (RoadieApplication *self)
       N_("Show the version and exit"), NULL },
     { "headless", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Run without a window until SIGTERM or SIGINT"), NULL },
+    { "start", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Start the audio server (in the running Roadie, or a new one)"), NULL },
+    { "stop", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Stop the audio server of the running Roadie"), NULL },
+    { "restart", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Restart the audio server (in the running Roadie, or a new one)"), NULL },
+    { "status", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Print the status of the running Roadie as JSON"), NULL },
     { NULL }
   };
 
