@@ -1248,3 +1248,13 @@ roadie_ws_client_get_reconnect_count (RoadieWsClient *self)
 
   return self->reconnect_count;
 }
+
+gint64
+roadie_ws_client_get_next_attempt_in_ms (RoadieWsClient *self)
+{
+  g_return_val_if_fail (ROADIE_IS_WS_CLIENT (self), -1);
+
+  if (self->state != ROADIE_WS_CLIENT_STATE_BACKOFF || self->next_attempt_us == 0)
+    return -1;
+  return MAX (0, self->next_attempt_us - g_get_monotonic_time ()) / 1000;
+}

@@ -110,5 +110,8 @@ const char         *roadie_ws_client_get_auth_failure_reason (RoadieWsClient *se
 const char         *roadie_ws_client_get_last_error          (RoadieWsClient *self);
 guint64             roadie_ws_client_get_dropped_count       (RoadieWsClient *self);
 guint               roadie_ws_client_get_reconnect_count     (RoadieWsClient *self);
+/* Milliseconds until the next attempt while in backoff (0 when it is due),
+ * else -1: for "Reconnecting in 4 s". */
+gint64              roadie_ws_client_get_next_attempt_in_ms  (RoadieWsClient *self);
 
 G_END_DECLS

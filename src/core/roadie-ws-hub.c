@@ -101,6 +101,8 @@ typedef struct
   GQueue            clients;        /* Client *, oldest first */
   char             *page_type;      /* GET / for plain HTTP, or NULL */
   GBytes           *page;
+  RoadieWsHubWelcomeFunc welcome;   /* sent after hello, or NULL */
+  gpointer          welcome_data;
 } Endpoint;
 
 struct _Client
@@ -201,6 +203,7 @@ enum {
   DJ_DISCONNECTED,
   DJ_FRAME,
   SET_ACTIVE_DJ,
+  CLIENTS_CHANGED,
   N_SIGNALS
 };
 
@@ -1037,6 +1040,7 @@ client_detach (Client *client)
 
   if (gone_dj != NULL)
     g_signal_emit (self, signals[DJ_DISCONNECTED], 0, gone_dj);
+  g_signal_emit (self, signals[CLIENTS_CHANGED], 0, endpoint->kind);
 }
 
 /* --- connections --------------------------------------------------------- */
@@ -1133,12 +1137,19 @@ websocket_connected (SoupServer              *server,
     default:
       {
         g_autofree char *hello = roadie_message_hello (self->server_name, PACKAGE_VERSION);
+        g_autofree char *welcome = NULL;
+
         client_send_now (client, hello);
+        if (endpoint->welcome != NULL)
+          welcome = endpoint->welcome (self, endpoint->welcome_data);
+        if (welcome != NULL)
+          client_send_now (client, welcome);
       }
       break;
     }
 
   g_debug ("%s client %s connected", endpoint_names[endpoint->kind], client->address);
+  g_signal_emit (self, signals[CLIENTS_CHANGED], 0, endpoint->kind);
 }
 
 static void
@@ -1463,6 +1474,12 @@ roadie_ws_hub_class_init (RoadieWsHubClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[CLIENTS_CHANGED] =
+    g_signal_new ("clients-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_UINT);
 }
 
 static void
@@ -1677,6 +1694,38 @@ roadie_ws_hub_build_stats (RoadieWsHub *self)
   json_builder_end_object (builder);
 
   return json_builder_get_root (builder);
+}
+
+void
+roadie_ws_hub_set_welcome (RoadieWsHub            *self,
+                           RoadieWsEndpoint        endpoint,
+                           RoadieWsHubWelcomeFunc  func,
+                           gpointer                user_data)
+{
+  g_return_if_fail (ROADIE_IS_WS_HUB (self));
+  g_return_if_fail (endpoint < ROADIE_WS_N_ENDPOINTS);
+
+  self->endpoints[endpoint].welcome = func;
+  self->endpoints[endpoint].welcome_data = user_data;
+}
+
+void
+roadie_ws_hub_foreach_dj (RoadieWsHub       *self,
+                          RoadieWsHubDjFunc  func,
+                          gpointer           user_data)
+{
+  g_return_if_fail (ROADIE_IS_WS_HUB (self));
+  g_return_if_fail (func != NULL);
+
+  /* The endpoint's queue, not the table: a stable order for displays. */
+  for (GList *l = self->endpoints[ROADIE_WS_ENDPOINT_DJ].clients.head; l != NULL; l = l->next)
+    {
+      Client *client = l->data;
+
+      if (client->authenticated && !client->is_admin
+          && g_hash_table_lookup (self->djs, client->dj_id) == client)
+        func (client->dj_id, client->dj_name, user_data);
+    }
 }
 
 void

@@ -49,6 +49,8 @@ G_DECLARE_FINAL_TYPE (RoadieWsHub, roadie_ws_hub, ROADIE, WS_HUB, GObject)
  *   "dj-disconnected" (const char *dj_id)
  *   "dj-frame"        (const char *dj_id, JsonObject *frame)
  *   "set-active-dj"   (const char *dj_id)   from an authenticated admin
+ *   "clients-changed" (RoadieWsEndpoint)    a client joined (after its hello)
+ *                                            or left that endpoint
  *
  * Pings go to every endpoint's clients (DJs too: a half-open DJ must not
  * stay "current"), every ping-interval-ms rounded to whole seconds (at
@@ -103,6 +105,23 @@ void         roadie_ws_hub_get_backlog     (RoadieWsHub      *self,
  * browser_connects, browser_disconnects, mc_reconnect_count, current_djs,
  * current_browsers, mc_connected. */
 JsonNode    *roadie_ws_hub_build_stats     (RoadieWsHub      *self);
+/* A message each new client of endpoint (ENGINE or BROWSER) gets right
+ * after its hello, e.g. the current statistics: func returns the text
+ * (newly allocated), or NULL for none. func NULL = nothing. */
+typedef char *(*RoadieWsHubWelcomeFunc) (RoadieWsHub *hub,
+                                         gpointer     user_data);
+void         roadie_ws_hub_set_welcome     (RoadieWsHub            *self,
+                                            RoadieWsEndpoint        endpoint,
+                                            RoadieWsHubWelcomeFunc  func,
+                                            gpointer                user_data);
+/* Calls func for every signed-in DJ (not the admin), oldest connection
+ * first. */
+typedef void (*RoadieWsHubDjFunc) (const char *dj_id,
+                                   const char *dj_name,
+                                   gpointer    user_data);
+void         roadie_ws_hub_foreach_dj      (RoadieWsHub            *self,
+                                            RoadieWsHubDjFunc       func,
+                                            gpointer                user_data);
 /* Closes every client (1001) and stops listening. */
 void         roadie_ws_hub_shutdown        (RoadieWsHub      *self);
 

@@ -12,6 +12,12 @@
  * only replay old music. Control messages (the relay's dj_auth, its
  * heartbeats) are the client's own business.
  *
+ * Subscribers of the engine endpoint (the window's link) also get a
+ * `stats` message: right after hello, once a second, and promptly (at
+ * most every STATS_MIN_INTERVAL_US) when DJs, browsers, the active DJ or
+ * an outbound link change. It is the seed's statistics object, then "djs"
+ * and "links" for the window's Connections panel.
+ *
  * Status lines go to stdout, problems to stderr, each a full line, so the
  * supervisor's log shows them as [STDOUT] / [STDERR]. The relay key is
  * never printed.
@@ -38,6 +44,11 @@
 /* A frame clock that fell this far behind (a suspended machine) starts
  * again from now instead of sending a burst of stale frames. */
 #define FRAME_CLOCK_RESYNC_US  (G_USEC_PER_SEC / 4)
+
+/* Statistics to engine subscribers: every second, and after a change
+ * no sooner than this after the previous message. */
+#define STATS_INTERVAL_MS      1000
+#define STATS_MIN_INTERVAL_US  (100 * 1000)
 
 /* How often a frame says "no audio" while there is none. */
 #define NO_AUDIO_FRAME_INTERVAL_US (G_USEC_PER_SEC / 4)
@@ -69,6 +80,10 @@ struct _RoadieEngine
   gint64                frames_epoch_us;   /* monotonic time of frame 0 since the last resync */
   guint64               frames_since_epoch;
   guint64               frame_seq;
+
+  guint                 stats_interval_id;
+  guint                 stats_soon_id;
+  gint64                last_stats_us;
 
   GTask                *shutdown_task;
   gint64                shutdown_started_us;
@@ -303,6 +318,153 @@ stop_frames (RoadieEngine *self)
   g_clear_pointer (&self->frame_source, g_source_unref);
 }
 
+/* ---- statistics for engine subscribers ------------------------------------ */
+
+typedef struct
+{
+  JsonArray  *djs;
+  const char *active;
+} DjList;
+
+static void
+add_dj (const char *dj_id,
+        const char *dj_name,
+        gpointer    user_data)
+{
+  DjList *list = user_data;
+  JsonObject *dj = json_object_new ();
+
+  json_object_set_string_member (dj, "dj_id", dj_id);
+  if (dj_name != NULL)
+    json_object_set_string_member (dj, "dj_name", dj_name);
+  else
+    json_object_set_null_member (dj, "dj_name");
+  json_object_set_boolean_member (dj, "active", g_strcmp0 (dj_id, list->active) == 0);
+  json_array_add_object_element (list->djs, dj);
+}
+
+/* {"url","state","next_retry_ms"} of an outbound link, or null when it is
+ * not configured. next_retry_ms is null unless the link waits to retry. */
+static JsonNode *
+build_link (RoadieWsClient *client,
+            const char     *url)
+{
+  JsonObject *link;
+  gint64 next_retry_ms;
+
+  if (client == NULL)
+    return json_node_new (JSON_NODE_NULL);
+
+  link = json_object_new ();
+  next_retry_ms = roadie_ws_client_get_next_attempt_in_ms (client);
+  json_object_set_string_member (link, "url", url);
+  json_object_set_string_member (link, "state",
+                                 roadie_ws_client_state_to_string (roadie_ws_client_get_state (client)));
+  if (next_retry_ms >= 0)
+    json_object_set_int_member (link, "next_retry_ms", next_retry_ms);
+  else
+    json_object_set_null_member (link, "next_retry_ms");
+  return json_node_init_object (json_node_alloc (), link);
+}
+
+static char *
+build_stats_message (RoadieEngine *self)
+{
+  g_autoptr(JsonNode) stats = roadie_ws_hub_build_stats (self->hub);
+  JsonObject *object = json_node_get_object (stats);
+  JsonObject *links = json_object_new ();
+  DjList list = { json_array_new (), roadie_active_dj_get (self->active_dj) };
+
+  roadie_ws_hub_foreach_dj (self->hub, add_dj, &list);
+  json_object_set_array_member (object, "djs", list.djs);
+  json_object_set_member (links, "visualizer", build_link (self->visualizer, self->visualizer_url));
+  json_object_set_member (links, "relay", build_link (self->relay, self->relay_url));
+  json_object_set_object_member (object, "links", links);
+
+  return roadie_message_stats (stats);
+}
+
+static char *
+stats_welcome (RoadieWsHub *hub,
+               gpointer     user_data)
+{
+  return build_stats_message (user_data);
+}
+
+static void
+send_stats (RoadieEngine *self)
+{
+  g_autofree char *text = NULL;
+
+  self->last_stats_us = g_get_monotonic_time ();
+  if (!self->listening[ROADIE_WS_ENDPOINT_ENGINE]
+      || roadie_ws_hub_get_n_clients (self->hub, ROADIE_WS_ENDPOINT_ENGINE) == 0)
+    return;
+  text = build_stats_message (self);
+  roadie_ws_hub_broadcast (self->hub, ROADIE_WS_ENDPOINT_ENGINE, text);
+}
+
+static gboolean
+stats_interval_tick (gpointer user_data)
+{
+  send_stats (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+stats_soon_due (gpointer user_data)
+{
+  RoadieEngine *self = user_data;
+
+  self->stats_soon_id = 0;
+  send_stats (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Something the Connections panel shows changed: tell subscribers soon,
+ * one message for a burst of changes. */
+static void
+stats_changed (RoadieEngine *self)
+{
+  gint64 wait_us;
+
+  if (self->stats_interval_id == 0 || self->stats_soon_id != 0)
+    return;
+  wait_us = self->last_stats_us + STATS_MIN_INTERVAL_US - g_get_monotonic_time ();
+  self->stats_soon_id = g_timeout_add (CLAMP (wait_us, 0, STATS_MIN_INTERVAL_US) / 1000, stats_soon_due, self);
+  g_source_set_name_by_id (self->stats_soon_id, "[roadie-engine] stats soon");
+}
+
+static void
+on_clients_changed (RoadieWsHub *hub,
+                    guint        endpoint,
+                    gpointer     user_data)
+{
+  /* Engine subscribers are not in the statistics; DJs come through
+   * dj-connected / dj-disconnected. */
+  if (endpoint == ROADIE_WS_ENDPOINT_BROWSER)
+    stats_changed (user_data);
+}
+
+static void
+start_stats (RoadieEngine *self)
+{
+  roadie_ws_hub_set_welcome (self->hub, ROADIE_WS_ENDPOINT_ENGINE, stats_welcome, self);
+  g_signal_connect (self->hub, "clients-changed", G_CALLBACK (on_clients_changed), self);
+  self->last_stats_us = g_get_monotonic_time ();
+  self->stats_interval_id = g_timeout_add (STATS_INTERVAL_MS, stats_interval_tick, self);
+  g_source_set_name_by_id (self->stats_interval_id, "[roadie-engine] stats");
+}
+
+static void
+stop_stats (RoadieEngine *self)
+{
+  if (self->hub != NULL)
+    roadie_ws_hub_set_welcome (self->hub, ROADIE_WS_ENDPOINT_ENGINE, NULL, NULL);
+  g_clear_handle_id (&self->stats_interval_id, g_source_remove);
+  g_clear_handle_id (&self->stats_soon_id, g_source_remove);
+}
+
 /* ---- the VJ-server role: remote DJs in ----------------------------------- */
 
 static void
@@ -315,6 +477,7 @@ active_dj_changed (RoadieEngine *self,
     say ("Active DJ: %s (%s)", active, why);
   else
     say ("No active DJ (%s)", why);
+  stats_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE_DJ]);
 }
 
@@ -328,6 +491,7 @@ on_dj_connected (RoadieWsHub *hub,
 
   if (roadie_active_dj_connected (self->active_dj, dj_id))
     active_dj_changed (self, "the most recent DJ to connect");
+  stats_changed (self);
 }
 
 static void
@@ -339,6 +503,7 @@ on_dj_disconnected (RoadieWsHub *hub,
 
   if (roadie_active_dj_disconnected (self->active_dj, dj_id))
     active_dj_changed (self, "the active DJ left");
+  stats_changed (self);
 }
 
 static void
@@ -445,6 +610,7 @@ on_relay_state (RoadieWsClient *client,
       break;
     }
 
+  stats_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RELAY_STATE]);
 }
 
@@ -481,6 +647,7 @@ on_visualizer_state (RoadieWsClient *client,
   self->visualizer_state = state;
 
   update_mc_statistics (self);
+  stats_changed (self);
 }
 
 static void
@@ -489,6 +656,7 @@ on_visualizer_reconnects (RoadieWsClient *client,
                           gpointer        user_data)
 {
   update_mc_statistics (user_data);
+  stats_changed (user_data);
 }
 
 static void
@@ -626,6 +794,7 @@ roadie_engine_start (RoadieEngine               *self,
   g_signal_connect (self->hub, "dj-disconnected", G_CALLBACK (on_dj_disconnected), self);
   g_signal_connect (self->hub, "dj-frame", G_CALLBACK (on_dj_frame), self);
   g_signal_connect (self->hub, "set-active-dj", G_CALLBACK (on_set_active_dj), self);
+  start_stats (self);
 
   /* The visualizer first, so the relay's first heartbeat already knows
    * whether it is up. */
@@ -692,6 +861,7 @@ static void
 stop_everything (RoadieEngine *self)
 {
   stop_frames (self);
+  stop_stats (self);
   g_clear_pointer (&self->feed, roadie_audio_feed_free);
   close_links (self);
   if (self->hub != NULL)
