@@ -21,11 +21,12 @@ ROADIE_DEPS_BUILD=(
 # The test suite: its own X server, private D-Bus, a headless PipeWire,
 # /proc and socket tools, python3 for the result summary, and an
 # independent WebSocket implementation for the interoperability tests, and
-# aubio-tools (aubiotrack), the peer of the analysis benchmark.
+# aubio-tools (aubiotrack), the peer of the analysis benchmark; xmllint and
+# rsvg-convert, which check that the icons are well-formed SVG that render.
 ROADIE_DEPS_TEST=(
   xvfb xauth dbus dbus-daemon dbus-x11 procps iproute2
   pipewire pipewire-bin wireplumber python3
-  python3-websockets aubio-tools
+  python3-websockets aubio-tools libxml2-utils librsvg2-bin
 )
 
 ROADIE_MESON_MIN=1.0

@@ -1,8 +1,10 @@
 /* roadie-paths.c: where Roadie's own helpers live.
  *
  * Looked up from the running executable, so an installed Roadie finds the
- * helpers of its own prefix (relocatable, Flatpak's /app included), and a
- * Roadie run from the build tree finds the freshly built ones.
+ * helpers of its own prefix (relocatable, Flatpak's /app and a DESTDIR
+ * included), and a Roadie run from the build tree finds the freshly built
+ * ones. The only paths compiled in are relative ones (bin, libexec, share)
+ * and the build tree itself, which counts only for a program inside it.
  */
 #include "config.h"
 
@@ -10,78 +12,184 @@
 
 #include "roadie-paths.h"
 
+/* TRUE if `path` is `dir` or lies below it (whole components only). */
+static gboolean
+path_is_inside (const char *path,
+                const char *dir)
+{
+  gsize len = strlen (dir);
+
+  while (len > 1 && dir[len - 1] == '/')
+    len--;
+  return strncmp (path, dir, len) == 0 && (path[len] == '\0' || path[len] == '/');
+}
+
+/* The prefix of an installed program in `exe_dir`, which is PREFIX/BINDIR:
+ * as many levels up as bindir has components. NULL if exe_dir does not end
+ * in bindir (then it is no installed Roadie). */
 static char *
-dup_executable_dir (void)
+prefix_from_bindir (const char *exe_dir)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autofree char *dir = g_canonicalize_filename (exe_dir, "/");
+
+  if (g_path_is_absolute (ROADIE_BINDIR_REL))
+    return NULL;   /* bindir outside the prefix: nothing to be relative to */
+
+  parts = g_strsplit (ROADIE_BINDIR_REL, "/", -1);
+  for (guint i = g_strv_length (parts); i > 0; i--)
+    {
+      g_autofree char *base = NULL;
+      char *up;
+
+      if (parts[i - 1][0] == '\0' || g_str_equal (parts[i - 1], "."))
+        continue;
+      base = g_path_get_basename (dir);
+      if (!g_str_equal (base, parts[i - 1]))
+        return NULL;
+      up = g_path_get_dirname (dir);
+      g_free (dir);
+      dir = up;
+    }
+  return g_steal_pointer (&dir);
+}
+
+/* An installed directory option, relative to `prefix` unless the build
+ * was configured with one outside the prefix (then it is what was asked). */
+static char *
+installed_dir (const char *prefix,
+               const char *dir_option)
+{
+  if (g_path_is_absolute (dir_option))
+    return g_strdup (dir_option);
+  return g_build_filename (prefix, dir_option, NULL);
+}
+
+char *
+roadie_paths_helper_for_executable (const char   *executable,
+                                    RoadieHelper  helper)
+{
+  g_autofree char *exe_dir = NULL;
+  g_autofree char *prefix = NULL;
+  g_autofree char *dir = NULL;
+  const char *name;
+
+  g_return_val_if_fail (executable != NULL, NULL);
+
+  name = helper == ROADIE_HELPER_ENGINE ? "roadie-engine" : "roadie-reaper";
+  exe_dir = g_path_get_dirname (executable);
+
+  /* Run from the build tree (tests, `meson devenv`): the freshly built one. */
+  if (path_is_inside (exe_dir, ROADIE_BUILD_ROOT))
+    return g_build_filename (ROADIE_BUILD_ROOT, "src",
+                             helper == ROADIE_HELPER_ENGINE ? "engine" : "reaper",
+                             name, NULL);
+
+  /* Installed: the engine sits next to roadie in bindir; the reaper is in
+   * libexecdir of the same prefix. */
+  if (helper == ROADIE_HELPER_ENGINE)
+    return g_build_filename (exe_dir, name, NULL);
+  prefix = prefix_from_bindir (exe_dir);
+  if (prefix == NULL)
+    return NULL;
+  dir = installed_dir (prefix, ROADIE_LIBEXECDIR_REL);
+  return g_build_filename (dir, name, NULL);
+}
+
+static char *
+find_helper (RoadieHelper helper)
 {
   g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *path = NULL;
 
   if (exe == NULL)
     return NULL;
-  return g_path_get_dirname (exe);
-}
-
-/* How many path components `path` has below `prefix` ("bin" → 1). */
-static guint
-depth_below_prefix (const char *path)
-{
-  const char *rest = path;
-  guint depth = 0;
-
-  if (g_str_has_prefix (path, ROADIE_PREFIX))
-    rest = path + strlen (ROADIE_PREFIX);
-  for (const char *p = rest; *p != '\0'; p++)
-    if (*p != '/' && (p == rest || p[-1] == '/'))
-      depth++;
-  return depth;
-}
-
-static char *
-find_helper (const char *name,
-             const char *installed_dir,
-             const char *build_subdir)
-{
-  g_autofree char *exe_dir = dup_executable_dir ();
-  g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func (g_free);
-
-  if (exe_dir != NULL)
-    {
-      /* Run from the build tree (tests, `meson devenv`). */
-      if (g_str_has_prefix (exe_dir, ROADIE_BUILD_ROOT))
-        g_ptr_array_add (candidates, g_build_filename (ROADIE_BUILD_ROOT, build_subdir, name, NULL));
-
-      /* Installed: from bindir, climb to the prefix and go down to installed_dir. */
-      if (g_str_has_prefix (installed_dir, ROADIE_PREFIX))
-        {
-          g_autoptr(GString) path = g_string_new (exe_dir);
-
-          for (guint i = depth_below_prefix (ROADIE_BINDIR); i > 0; i--)
-            g_string_append (path, "/..");
-          g_string_append (path, installed_dir + strlen (ROADIE_PREFIX));
-          g_string_append_printf (path, "/%s", name);
-          g_ptr_array_add (candidates, g_canonicalize_filename (path->str, NULL));
-        }
-    }
-  g_ptr_array_add (candidates, g_build_filename (installed_dir, name, NULL));
-
-  for (guint i = 0; i < candidates->len; i++)
-    {
-      const char *candidate = g_ptr_array_index (candidates, i);
-
-      if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR | G_FILE_TEST_IS_EXECUTABLE)
-          && g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE))
-        return g_strdup (candidate);
-    }
+  path = roadie_paths_helper_for_executable (exe, helper);
+  if (path != NULL
+      && g_file_test (path, G_FILE_TEST_IS_REGULAR)
+      && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+    return g_steal_pointer (&path);
   return NULL;
 }
 
 char *
 roadie_paths_find_engine (void)
 {
-  return find_helper ("roadie-engine", ROADIE_BINDIR, "src/engine");
+  return find_helper (ROADIE_HELPER_ENGINE);
 }
 
 char *
 roadie_paths_find_reaper (void)
 {
-  return find_helper ("roadie-reaper", ROADIE_LIBEXECDIR, "src/reaper");
+  return find_helper (ROADIE_HELPER_REAPER);
+}
+
+char *
+roadie_paths_find_icon_dir (void)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *exe_dir = NULL;
+  g_autofree char *prefix = NULL;
+  g_autofree char *datadir = NULL;
+  g_autofree char *icons = NULL;
+
+  if (exe == NULL)
+    return NULL;
+  exe_dir = g_path_get_dirname (exe);
+  if (path_is_inside (exe_dir, ROADIE_BUILD_ROOT))
+    icons = g_build_filename (ROADIE_SOURCE_ROOT, "data", "icons", NULL);
+  else if ((prefix = prefix_from_bindir (exe_dir)) != NULL)
+    {
+      datadir = installed_dir (prefix, ROADIE_DATADIR_REL);
+      icons = g_build_filename (datadir, "icons", NULL);
+    }
+  if (icons != NULL && g_file_test (icons, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&icons);
+  return NULL;
+}
+
+/* ---- programs on the host (Flatpak) ------------------------------------ */
+
+gboolean
+roadie_paths_is_host_executable (const char *executable_path)
+{
+  return executable_path != NULL && g_str_has_prefix (executable_path, ROADIE_HOST_PREFIX);
+}
+
+const char *
+roadie_paths_host_executable (const char *executable_path)
+{
+  if (!roadie_paths_is_host_executable (executable_path))
+    return NULL;
+  return executable_path + strlen (ROADIE_HOST_PREFIX);
+}
+
+GStrv
+roadie_paths_host_command (const char         *host_path,
+                           const char         *working_dir,
+                           const char * const *args)
+{
+  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_autofree char *directory = NULL;
+
+  g_return_val_if_fail (host_path != NULL, NULL);
+
+  /* flatpak-spawn passes SIGTERM, SIGINT, SIGHUP … on to the host process;
+   * with --watch-bus the host ends that process when flatpak-spawn's bus
+   * connection closes, so a SIGKILLed flatpak-spawn (the reaper's last
+   * resort, or Roadie's own death) leaves no orphan on the host. */
+  g_strv_builder_add_many (argv, "flatpak-spawn", "--host", "--watch-bus", NULL);
+  /* Without --directory the host would be asked for the sandbox's own
+   * working folder; the home folder is the same path on both sides. */
+  directory = g_strconcat ("--directory=",
+                           working_dir != NULL && working_dir[0] != '\0' ? working_dir : g_get_home_dir (),
+                           NULL);
+  g_strv_builder_add (argv, directory);
+  /* flatpak-spawn takes every leading "-…" word as its own option and the
+   * first other one as the command, so the path must not start with "-"
+   * (preflight insists on an absolute path). */
+  g_strv_builder_add (argv, host_path);
+  if (args != NULL)
+    g_strv_builder_addv (argv, (const char **) args);
+  return g_strv_builder_end (argv);
 }

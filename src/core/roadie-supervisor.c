@@ -317,6 +317,33 @@ check_executable (const char  *path,
   return TRUE;
 }
 
+/* A "host:" path names a program outside the Flatpak sandbox: it cannot be
+ * looked at from in here, so what can be checked is that flatpak-spawn is
+ * there to reach it and that the path is one it will take as a command. */
+static gboolean
+check_host_executable (const char  *executable_path,
+                       GError     **error)
+{
+  const char *host_path = roadie_paths_host_executable (executable_path);
+  g_autofree char *flatpak_spawn = g_find_program_in_path ("flatpak-spawn");
+
+  if (!g_path_is_absolute (host_path))
+    {
+      g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_EXECUTABLE_MISSING,
+                   _("%s needs a full path after “%s”, for example %s/opt/mismo-dj/bin/MismoDJ."),
+                   executable_path, ROADIE_HOST_PREFIX, ROADIE_HOST_PREFIX);
+      return FALSE;
+    }
+  if (flatpak_spawn == NULL)
+    {
+      g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_HELPER_MISSING,
+                   _("%s is a program on the host, which only the Roadie Flatpak can run (through flatpak-spawn). Outside the Flatpak, use the path without “%s”."),
+                   executable_path, ROADIE_HOST_PREFIX);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* port 0 means the listener is off and is always fine. */
 static gboolean
 check_port_free (int          port,
@@ -351,10 +378,16 @@ preflight (RoadieSupervisor  *self,
                    _("The bundled roadie-engine was not found next to Roadie. Reinstall Roadie, or choose another audio server (executable-path)."));
       return FALSE;
     }
-  if (!check_executable (executable, error))
+  if (roadie_paths_is_host_executable (executable))
+    {
+      /* Its working folder is on the host too: not ours to look at. */
+      if (!check_host_executable (executable, error))
+        return FALSE;
+    }
+  else if (!check_executable (executable, error))
     return FALSE;
-  if (working_dir != NULL && working_dir[0] != '\0'
-      && !g_file_test (working_dir, G_FILE_TEST_IS_DIR))
+  else if (working_dir != NULL && working_dir[0] != '\0'
+           && !g_file_test (working_dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, ROADIE_ERROR, ROADIE_ERROR_WORKING_DIR_MISSING,
                    _("The working folder %s does not exist. Create it or change the working-dir setting."),
@@ -962,6 +995,7 @@ spawn_child (RoadieSupervisor  *self,
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_auto(GStrv) arguments = roadie_settings_get_strv (self->settings, "arguments");
   g_autofree char *working_dir = roadie_settings_get_string (self->settings, "working-dir");
+  const char *host_path = roadie_paths_host_executable (executable);
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autoptr(GError) log_error = NULL;
   g_autoptr(GError) spawn_error = NULL;
@@ -979,23 +1013,37 @@ spawn_child (RoadieSupervisor  *self,
   g_ptr_array_add (argv, g_strdup ("--pid-fd"));
   g_ptr_array_add (argv, g_strdup ("3"));
   g_ptr_array_add (argv, g_strdup ("--"));
-  g_ptr_array_add (argv, g_strdup (executable));
-  if (uses_bundled_engine (self))
+  if (host_path != NULL)
     {
-      /* The bundled engine takes its connectivity settings as options;
-       * the DJ's own arguments come after them and so still win. */
-      g_auto(GStrv) engine_args = roadie_engine_args_from_settings (self->settings);
+      /* A program on the host: the reaper leashes flatpak-spawn, which
+       * passes signals on and whose end (--watch-bus) ends the program. */
+      g_auto(GStrv) host_command = roadie_paths_host_command (host_path, working_dir,
+                                                              (const char * const *) arguments);
 
-      for (guint i = 0; engine_args[i] != NULL; i++)
-        g_ptr_array_add (argv, g_strdup (engine_args[i]));
+      for (guint i = 0; host_command[i] != NULL; i++)
+        g_ptr_array_add (argv, g_strdup (host_command[i]));
     }
-  for (guint i = 0; arguments != NULL && arguments[i] != NULL; i++)
-    g_ptr_array_add (argv, g_strdup (arguments[i]));
+  else
+    {
+      g_ptr_array_add (argv, g_strdup (executable));
+      if (uses_bundled_engine (self))
+        {
+          /* The bundled engine takes its connectivity settings as options;
+           * the DJ's own arguments come after them and so still win. */
+          g_auto(GStrv) engine_args = roadie_engine_args_from_settings (self->settings);
+
+          for (guint i = 0; engine_args[i] != NULL; i++)
+            g_ptr_array_add (argv, g_strdup (engine_args[i]));
+        }
+      for (guint i = 0; arguments != NULL && arguments[i] != NULL; i++)
+        g_ptr_array_add (argv, g_strdup (arguments[i]));
+    }
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_stdin_file_path (launcher, "/dev/null");
-  if (working_dir != NULL && working_dir[0] != '\0')
+  /* A host program's working folder is passed to flatpak-spawn instead. */
+  if (host_path == NULL && working_dir != NULL && working_dir[0] != '\0')
     g_subprocess_launcher_set_cwd (launcher, working_dir);
   g_subprocess_launcher_take_fd (launcher, pid_pipe[1], 3);
 
