@@ -18,7 +18,9 @@ G_BEGIN_DECLS
 typedef enum
 {
   ROADIE_PW_CAPTURE_SINK_MONITOR,  /* the default output's monitor */
-  ROADIE_PW_CAPTURE_NAMED_NODE,    /* target.object = the name given */
+  ROADIE_PW_CAPTURE_NAMED_NODE,    /* the node.name given: a sink's monitor
+                                    * for a sink (or "SINK.monitor"), else
+                                    * the node; never another one */
   ROADIE_PW_CAPTURE_INPUT_DEVICE,  /* the default microphone / line-in */
 } RoadiePwCaptureMode;
 
