@@ -770,14 +770,20 @@ fixture_teardown (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
   gboolean done = FALSE;
+  gboolean was_registered;
   gpointer weak;
 
   /* Nothing but the fixture holds the tray, and it takes its objects off
    * the bus with it. */
+  was_registered = roadie_tray_get_registered (fixture->tray);
+  g_ptr_array_set_size (fixture->item_signals, 0);
   weak = fixture->tray;
   g_object_add_weak_pointer (weak, &weak);
   g_object_unref (fixture->tray);
   g_assert_null (weak);
+  /* a host hides a Passive item: the icon goes with the tray */
+  if (was_registered)
+    wait_item_signal (fixture, "NewStatus Passive");
   reply = host_call (fixture, ITEM_PATH, "org.freedesktop.DBus.Properties", "Get",
                      g_variant_new ("(ss)", ITEM_INTERFACE, "Status"), &error);
   g_assert_null (reply);
