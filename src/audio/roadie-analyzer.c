@@ -32,6 +32,14 @@
 #define ONSET_GAMMA 1000.0
 #define LOW_EMPHASIS_HZ 150.0
 #define LOW_EMPHASIS 3.0f
+/* The registers the tracker weighs the tempo's octave by: below
+ * LOW_EMPHASIS_HZ the kick and the bass, above HIGH_REGISTER_HZ the hats
+ * and the snare's noise. */
+#define HIGH_REGISTER_HZ 3000.0
+/* The registers' onsets keep loudness differences (a weak off-beat hit
+ * stays weak) but not the overall level: each band is divided by its own
+ * peak, which decays with this time constant (adaptive whitening). */
+#define ACCENT_MEMORY_S 4.0
 /* The normalized onset divides by a peak follower that halves in ~3.5 s. */
 #define ONSET_PEAK_DECAY_S 5.0
 /* How long after a hit its flux peaks: the hit must reach the Hann
@@ -59,7 +67,12 @@ struct _RoadieAnalyzer
   guint    *onset_lo;
   guint    *onset_hi;
   float    *onset_prev;  /* last hop's compressed onset bands */
+  float    *accent_peak; /* running peak magnitude of each onset band */
+  float    *accent_prev; /* last hop's whitened magnitudes */
+  float     accent_keep; /* per-hop decay of the peaks */
   float    *onset_weight;
+  guint     onset_low_end;    /* onset bands [0, low_end) are the low register */
+  guint     onset_high_start; /* [high_start, ONSET_BANDS) the high one */
 
   guint     pending;     /* samples since the last hop */
   guint64   total;       /* samples consumed */
@@ -159,6 +172,8 @@ roadie_analyzer_new (const RoadieAnalyzerConfig *config)
   self->onset_hi = g_new0 (guint, ONSET_BANDS);
   layout_bands (ONSET_BANDS, self->sample_rate, self->fft_size, self->onset_lo, self->onset_hi);
   self->onset_prev = g_new0 (float, ONSET_BANDS);
+  self->accent_peak = g_new0 (float, ONSET_BANDS);
+  self->accent_prev = g_new0 (float, ONSET_BANDS);
   self->onset_weight = g_new0 (float, ONSET_BANDS);
   /* Beats are mostly marked by the kick: the lowest bands count more, so
    * the beat stands out from off-beat hats and the tempo's octave is
@@ -168,8 +183,13 @@ roadie_analyzer_new (const RoadieAnalyzerConfig *config)
       double centre = (self->onset_lo[b] + self->onset_hi[b]) * 0.5 * self->sample_rate / self->fft_size;
 
       self->onset_weight[b] = centre < LOW_EMPHASIS_HZ ? LOW_EMPHASIS : 1.0f;
+      if (centre < LOW_EMPHASIS_HZ)
+        self->onset_low_end = b + 1;
+      if (centre < HIGH_REGISTER_HZ)
+        self->onset_high_start = b + 1;
     }
 
+  self->accent_keep = (float) exp (-(double) self->hop_size / self->sample_rate / ACCENT_MEMORY_S);
   self->tracker = roadie_beat_tracker_new ((double) self->sample_rate / self->hop_size,
                                            ONSET_LATENCY_S);
   roadie_analyzer_reset (self);
@@ -192,6 +212,8 @@ roadie_analyzer_free (RoadieAnalyzer *self)
   g_free (self->onset_lo);
   g_free (self->onset_hi);
   g_free (self->onset_prev);
+  g_free (self->accent_peak);
+  g_free (self->accent_prev);
   g_free (self->onset_weight);
   roadie_beat_tracker_free (self->tracker);
   g_free (self);
@@ -204,6 +226,8 @@ roadie_analyzer_reset (RoadieAnalyzer *self)
 
   memset (self->input, 0, sizeof (float) * self->fft_size);
   memset (self->onset_prev, 0, sizeof (float) * ONSET_BANDS);
+  memset (self->accent_peak, 0, sizeof (float) * ONSET_BANDS);
+  memset (self->accent_prev, 0, sizeof (float) * ONSET_BANDS);
   memset (&self->frame, 0, sizeof self->frame);
   self->pending = 0;
   self->total = 0;
@@ -230,7 +254,8 @@ analyze_hop (RoadieAnalyzer        *self,
 {
   RoadieAnalysisFrame *frame = &self->frame;
   guint n_bins = self->fft_size / 2 + 1;
-  double flux = 0, beat_time = 0, dt;
+  double flux = 0, low_flux = 0, high_flux = 0, accent_flux = 0, beat_time = 0, dt;
+  RoadieOnsetStrength strength;
 
   for (guint i = 0; i < self->fft_size; i++)
     self->fft_in[i] = self->input[i] * self->window[i];
@@ -260,14 +285,28 @@ analyze_hop (RoadieAnalyzer        *self,
   for (guint b = 0; b < ONSET_BANDS; b++)
     {
       double sum = 0;
-      float compressed;
+      float compressed, magnitude, whitened;
 
       for (guint k = self->onset_lo[b]; k < self->onset_hi[b]; k++)
         sum += self->power[k];
-      compressed = (float) log1p (ONSET_GAMMA * sqrt (sum));
+      magnitude = sqrtf ((float) sum);
+      compressed = log1pf (ONSET_GAMMA * magnitude);
       if (self->primed && compressed > self->onset_prev[b])
         flux += self->onset_weight[b] * (compressed - self->onset_prev[b]);
       self->onset_prev[b] = compressed;
+
+      self->accent_peak[b] = MAX (magnitude, self->accent_peak[b] * self->accent_keep);
+      whitened = magnitude / MAX (self->accent_peak[b], 1e-6f);
+      whitened *= whitened;
+      if (self->primed && whitened > self->accent_prev[b])
+        {
+          accent_flux += whitened - self->accent_prev[b];
+          if (b < self->onset_low_end)
+            low_flux += whitened - self->accent_prev[b];
+          else if (b >= self->onset_high_start)
+            high_flux += whitened - self->accent_prev[b];
+        }
+      self->accent_prev[b] = whitened;
     }
   self->primed = TRUE;
   flux /= ONSET_BANDS;
@@ -276,7 +315,12 @@ analyze_hop (RoadieAnalyzer        *self,
   self->onset_peak = MAX (flux, self->onset_peak * exp (-dt / ONSET_PEAK_DECAY_S));
   frame->onset = self->onset_peak > 1e-6 ? (float) (flux / self->onset_peak) : 0.0f;
 
-  frame->beat = roadie_beat_tracker_push (self->tracker, frame->time_s, (float) flux, &beat_time);
+  strength.all = (float) flux;
+  strength.low = (float) low_flux;
+  strength.high = (float) high_flux;
+  strength.accent = (float) accent_flux;
+  frame->beat = roadie_beat_tracker_push_strength (self->tracker, frame->time_s, &strength,
+                                                   &beat_time);
   frame->beat_time_s = frame->beat ? beat_time : 0;
   frame->bpm = roadie_beat_tracker_get_bpm (self->tracker);
   frame->confidence = roadie_beat_tracker_get_confidence (self->tracker);

@@ -1,5 +1,13 @@
-/* roadie-beat-tracker.c: tempo by autocorrelation of the onset function,
- * beats by aligning a comb to the recent onsets and predicting forward.
+/* roadie-beat-tracker.c: tempo from a running autocorrelation of the onset
+ * function, beats by aligning a comb to the recent onsets and predicting
+ * forward.
+ *
+ * Cost per hop is small and bounded: the autocorrelation is updated by one
+ * product per lag as each onset value arrives (instead of recomputing it
+ * over a window), the tempo is read from it every few hops, and the comb
+ * that places the beats reads a three-frame smoothed copy of the onsets
+ * kept as they come in. The histories are doubled rings, so the newest
+ * values are always one contiguous run and need no modulo.
  */
 #include "config.h"
 
@@ -10,35 +18,59 @@
 
 #define MIN_BPM 60.0
 #define MAX_BPM 200.0
-/* Four seconds of onsets: long enough to hold four beats at 60 BPM, short
- * enough that a new tempo dominates within about two seconds. */
-#define TEMPO_WINDOW_S 4.0
 #define HISTORY_S 8.0
-/* The tempo is re-estimated every few hops: it changes slowly and the
- * autocorrelation is the costly part. */
-#define TEMPO_EVERY 4
+/* The autocorrelation forgets with this time constant: long enough to hold
+ * several bars at 60 BPM, short enough that a new tempo dominates within
+ * about two seconds. */
+#define ACF_MEMORY_S 3.0
+/* And it is trusted once it has seen this much music. */
+#define ACF_WARMUP_S 2.5
+/* The tempo is read from the autocorrelation every few hops: it changes
+ * slowly, and the phase comb follows quick changes in between. */
+#define TEMPO_EVERY 8
 #define PHASE_BEATS 4
 #define LOCAL_PERIOD_STEPS 4
 #define LOCAL_PERIOD_STEP 0.03
 #define LOCAL_PERIOD_MARGIN 1.1
 #define BREAKDOWN_RATIO 0.3
-#define HALF_PERIOD_RATIO 0.85
-#define HALF_PERIOD_KEEP_RATIO 0.7
+#define PRIOR_CENTRE_BPM 120.0
 #define PRIOR_OCTAVES 1.5
 #define CONFIDENCE_DECAY_S 3.0
+/* Octave evidence, from the autocorrelations of the registers' onsets
+ * (normalized: 1 is a perfect repeat). */
+#define KICK_PERIODIC 0.5
+#define KICK_PRESENT 0.3
+#define SUBDIVISION_RATIO 0.6
+#define HALF_BEAT_RATIO 0.8
+
+enum
+{
+  STREAM_ALL,
+  STREAM_LOW,
+  STREAM_HIGH,
+  STREAM_ACCENT,
+  N_STREAMS
+};
 
 struct _RoadieBeatTracker
 {
   double  frame_rate;
   double  latency_s;
 
-  float  *history;      /* ring of onset values */
-  guint   capacity;
+  guint   capacity;     /* frames each ring holds */
   guint64 n_frames;     /* frames pushed so far */
-
-  float  *centered;     /* the tempo window, mean removed */
-  double *acf;          /* normalized autocorrelation by lag */
-  guint   window;
+  /* Doubled rings (2 × capacity): frame i at i % capacity and again
+   * capacity further, so the newest `capacity` frames are contiguous. */
+  float  *onsets;                 /* STREAM_ALL as pushed */
+  float  *teeth;                  /* onsets smoothed over three frames */
+  float  *centered[N_STREAMS];    /* each stream minus its running mean */
+  double  mean[N_STREAMS];
+  /* Running autocorrelation of each stream, lags 0..max_lag: every new
+   * frame adds its products and the sum decays by acf_keep per frame. */
+  float  *acf[N_STREAMS];
+  float   acf_keep;
+  double  mean_rate;
+  guint64 acf_frames;   /* frames that went into the autocorrelation */
   guint   max_lag;
   double  min_lag;      /* period of MAX_BPM, frames */
   double  max_lag_bpm;  /* period of MIN_BPM, frames */
@@ -68,14 +100,19 @@ roadie_beat_tracker_new (double frame_rate,
   self->frame_rate = frame_rate;
   self->latency_s = latency_s;
   self->capacity = (guint) ceil (frame_rate * HISTORY_S);
-  self->history = g_new0 (float, self->capacity);
-  self->window = (guint) ceil (frame_rate * TEMPO_WINDOW_S);
-  self->centered = g_new0 (float, self->window);
   self->min_lag = frame_rate * 60.0 / MAX_BPM;
   self->max_lag_bpm = frame_rate * 60.0 / MIN_BPM;
   /* Twice the slowest period, for the comb over multiples. */
-  self->max_lag = MIN ((guint) ceil (2.0 * self->max_lag_bpm) + 2, self->window - 1);
-  self->acf = g_new0 (double, self->max_lag + 1);
+  self->max_lag = MIN ((guint) ceil (2.0 * self->max_lag_bpm) + 2, self->capacity - 1);
+  self->acf_keep = (float) exp (-1.0 / (frame_rate * ACF_MEMORY_S));
+  self->mean_rate = 1.0 / (frame_rate * ACF_MEMORY_S);
+  self->onsets = g_new0 (float, 2 * self->capacity);
+  self->teeth = g_new0 (float, 2 * self->capacity);
+  for (guint s = 0; s < N_STREAMS; s++)
+    {
+      self->centered[s] = g_new0 (float, 2 * self->capacity);
+      self->acf[s] = g_new0 (float, self->max_lag + 1);
+    }
   roadie_beat_tracker_reset (self);
   return self;
 }
@@ -85,9 +122,13 @@ roadie_beat_tracker_free (RoadieBeatTracker *self)
 {
   if (self == NULL)
     return;
-  g_free (self->history);
-  g_free (self->centered);
-  g_free (self->acf);
+  g_free (self->onsets);
+  g_free (self->teeth);
+  for (guint s = 0; s < N_STREAMS; s++)
+    {
+      g_free (self->centered[s]);
+      g_free (self->acf[s]);
+    }
   g_free (self);
 }
 
@@ -96,8 +137,16 @@ roadie_beat_tracker_reset (RoadieBeatTracker *self)
 {
   g_return_if_fail (self != NULL);
 
-  memset (self->history, 0, sizeof (float) * self->capacity);
+  memset (self->onsets, 0, sizeof (float) * 2 * self->capacity);
+  memset (self->teeth, 0, sizeof (float) * 2 * self->capacity);
+  for (guint s = 0; s < N_STREAMS; s++)
+    {
+      memset (self->centered[s], 0, sizeof (float) * 2 * self->capacity);
+      memset (self->acf[s], 0, sizeof (float) * (self->max_lag + 1));
+      self->mean[s] = 0;
+    }
   self->n_frames = 0;
+  self->acf_frames = 0;
   self->period = 0;
   self->tempo_confidence = 0;
   self->phase_confidence = 0;
@@ -111,45 +160,71 @@ roadie_beat_tracker_reset (RoadieBeatTracker *self)
   self->peak_level = 0;
 }
 
-/* Onset value `back` frames before the newest one (fractional: linear
- * interpolation); 0 outside the history. */
-static double
-onset_at (RoadieBeatTracker *self,
-          double             back)
+/* The newest frame of a doubled ring; older frames are at negative
+ * offsets, down to -(capacity - 1). */
+static inline float *
+newest (RoadieBeatTracker *self,
+        float             *ring)
 {
-  guint64 newest = self->n_frames - 1;
-  double whole = floor (back);
-  double frac = back - whole;
-  guint64 i0, i1;
-
-  if (back < 0 || back + 1 >= MIN (self->capacity, self->n_frames))
-    return 0;
-  i0 = newest - (guint64) whole;
-  i1 = i0 - 1;
-  return (1.0 - frac) * self->history[i0 % self->capacity]
-         + frac * self->history[i1 % self->capacity];
+  return ring + (self->n_frames - 1) % self->capacity + self->capacity;
 }
 
-/* A comb tooth three frames wide: a flux peak can straddle two hops. */
+/* Stores frame n_frames - 1 (already counted) in a doubled ring. */
+static inline void
+ring_store (RoadieBeatTracker *self,
+            float             *ring,
+            float              value)
+{
+  guint i = (self->n_frames - 1) % self->capacity;
+
+  ring[i] = value;
+  ring[i + self->capacity] = value;
+}
+
+/* The smoothed onset `back` frames before the newest one (fractional:
+ * linear interpolation); 0 outside the history. A comb tooth three frames
+ * wide, since a flux peak can straddle two hops. */
 static double
 tooth (RoadieBeatTracker *self,
        double             back)
 {
-  return onset_at (self, back)
-         + 0.5 * (onset_at (self, back - 1) + onset_at (self, back + 1));
+  const float *now = newest (self, self->teeth);
+  guint whole;
+  double frac;
+
+  if (back < 0 || back + 1 >= MIN (self->capacity, self->n_frames))
+    return 0;
+  whole = (guint) back;
+  frac = back - whole;
+  return (1.0 - frac) * now[-(int) whole] + frac * now[-(int) whole - 1];
 }
 
-/* Largest autocorrelation within a frame of a fractional lag. */
+/* The unsmoothed onset `back` frames before the newest one. */
+static double
+onset_at (RoadieBeatTracker *self,
+          guint              back)
+{
+  if (back >= MIN (self->capacity, self->n_frames))
+    return 0;
+  return newest (self, self->onsets)[-(int) back];
+}
+
+/* Normalized autocorrelation of a stream, largest within a frame of a
+ * fractional lag. */
 static double
 acf_near (RoadieBeatTracker *self,
+          guint              stream,
           double             lag)
 {
+  const float *acf = self->acf[stream];
   int centre = (int) round (lag);
   double best = -1;
 
+  if (acf[0] <= 0)
+    return 0;
   for (int l = centre - 1; l <= centre + 1; l++)
     if (l >= 1 && (guint) l <= self->max_lag)
-      best = MAX (best, self->acf[l]);
+      best = MAX (best, acf[l] / acf[0]);
   return best < -0.5 ? 0 : best;
 }
 
@@ -157,61 +232,88 @@ acf_near (RoadieBeatTracker *self,
  * beat period repeats at two beats too while an off-beat pulse does not. */
 static double
 comb_score (RoadieBeatTracker *self,
+            guint              stream,
             double             lag)
 {
-  double score = acf_near (self, lag);
+  double score = acf_near (self, stream, lag);
 
   if (2 * lag <= self->max_lag)
-    score += 0.5 * acf_near (self, 2 * lag);
+    score += 0.5 * acf_near (self, stream, 2 * lag);
   return score;
 }
 
 /* A broad preference for moderate tempi, as listeners have: a log-normal
- * around 120 BPM, one octave wide, so it only breaks near-ties. */
+ * around 120 BPM, one and a half octaves wide, so it only breaks near-ties. */
 static double
 tempo_prior (RoadieBeatTracker *self,
              double             lag)
 {
   double bpm = 60.0 * self->frame_rate / lag;
-  double octaves = log2 (bpm / 120.0);
+  double octaves = log2 (bpm / PRIOR_CENTRE_BPM);
 
   return exp (-0.5 * octaves * octaves / (PRIOR_OCTAVES * PRIOR_OCTAVES));
+}
+
+/* Whether the pulse at `lag` alternates strong and weak hits, repeating
+ * only at twice the lag: the kick comes every other pulse and the loudness
+ * of the hits (not just their timing) repeats only at 2 × lag. Then the
+ * faster pulse is a subdivision (off-beat hats and bass between the kicks
+ * of a slow four-on-the-floor), not the beat. */
+static gboolean
+pulse_is_subdivision (RoadieBeatTracker *self,
+                      double             lag)
+{
+  double kick = acf_near (self, STREAM_LOW, lag);
+  double kick_double = acf_near (self, STREAM_LOW, 2 * lag);
+
+  return kick_double >= KICK_PERIODIC
+         && kick < SUBDIVISION_RATIO * kick_double
+         && acf_near (self, STREAM_ACCENT, lag)
+            < SUBDIVISION_RATIO * acf_near (self, STREAM_ACCENT, 2 * lag);
+}
+
+/* Whether the half of `lag` is the beat: the register that carries the
+ * groove repeats there as strongly as at the whole lag. That is the kick
+ * when it repeats at either; otherwise (half-time grooves, whose kick and
+ * snare come once a bar) the hats, whose accents mark the beat. */
+static gboolean
+half_is_beat (RoadieBeatTracker *self,
+              double             lag)
+{
+  guint stream = STREAM_HIGH;
+
+  if (lag / 2 < self->min_lag - 0.5)
+    return FALSE;
+  if (MAX (acf_near (self, STREAM_LOW, lag / 2), acf_near (self, STREAM_LOW, lag)) >= KICK_PRESENT)
+    stream = STREAM_LOW;
+  return acf_near (self, stream, lag / 2) >= HALF_BEAT_RATIO * acf_near (self, stream, lag);
+}
+
+/* Octave errors: the comb over the whole onset function finds the right
+ * periodicity but may land on half or twice the beat, where the registers
+ * tell them apart. */
+static double
+settle_octave (RoadieBeatTracker *self,
+               double             lag)
+{
+  if (2 * lag <= self->max_lag_bpm + 0.5 && pulse_is_subdivision (self, lag))
+    return 2 * lag;
+  if (half_is_beat (self, lag))
+    return round (lag / 2);
+  return lag;
 }
 
 static void
 estimate_tempo (RoadieBeatTracker *self)
 {
-  guint n = MIN ((guint64) self->window, self->n_frames);
-  double mean = 0, energy;
   double best_score = 0, best_lag = 0;
-  guint64 first = self->n_frames - n;
 
-  if (n < self->max_lag + self->max_lag / 2)
+  if (self->acf_frames < ACF_WARMUP_S * self->frame_rate || self->acf[STREAM_ALL][0] <= 1e-9f)
     return;
-  for (guint i = 0; i < n; i++)
-    mean += self->history[(first + i) % self->capacity];
-  mean /= n;
-  for (guint i = 0; i < n; i++)
-    self->centered[i] = self->history[(first + i) % self->capacity] - mean;
-
-  energy = 0;
-  for (guint i = 0; i < n; i++)
-    energy += (double) self->centered[i] * self->centered[i];
-  if (energy < 1e-9 * n)
-    return;
-  for (guint lag = 0; lag <= self->max_lag; lag++)
-    {
-      double sum = 0;
-
-      for (guint i = lag; i < n; i++)
-        sum += (double) self->centered[i] * self->centered[i - lag];
-      /* Unbiased: long lags have fewer products. */
-      self->acf[lag] = (sum / (n - lag)) / (energy / n);
-    }
 
   for (guint lag = (guint) floor (self->min_lag); lag <= (guint) ceil (self->max_lag_bpm); lag++)
     {
-      double score = comb_score (self, lag) * tempo_prior (self, lag);
+      double score = comb_score (self, STREAM_ALL, lag) * tempo_prior (self, lag);
 
       /* A little loyalty to the current tempo keeps it from flickering
        * between near-equal candidates; small, so a real change wins. */
@@ -226,28 +328,16 @@ estimate_tempo (RoadieBeatTracker *self)
   if (best_lag == 0)
     return;
 
-  /* Octave check: the comb favours the slower of two periods, since a
-   * bar repeats at two beats. When the half period is nearly as periodic
-   * as the chosen one, every half beat is a hit of the same kind, and the
-   * half period is the beat. */
-  if (best_lag / 2 >= self->min_lag - 0.5)
-    {
-      /* Once on the half period, staying there takes less evidence than
-       * getting there: no flip-flopping between the two octaves. */
-      gboolean on_half = self->period > 0 && fabs (log2 (best_lag / 2 / self->period)) < 0.03;
-      double ratio = on_half ? HALF_PERIOD_KEEP_RATIO : HALF_PERIOD_RATIO;
-
-      if (acf_near (self, best_lag / 2) >= ratio * acf_near (self, best_lag))
-        best_lag = round (best_lag / 2);
-    }
+  best_lag = settle_octave (self, best_lag);
 
   /* Refine to a fractional period on the parabola through the peak. */
   {
     guint l = (guint) best_lag;
+    const float *acf = self->acf[STREAM_ALL];
 
     if (l >= 1 && l + 1 <= self->max_lag)
       {
-        double a = self->acf[l - 1], b = self->acf[l], c = self->acf[l + 1];
+        double a = acf[l - 1], b = acf[l], c = acf[l + 1];
         double denom = a - 2 * b + c;
 
         if (denom < 0)
@@ -256,7 +346,7 @@ estimate_tempo (RoadieBeatTracker *self)
   }
 
   self->period = CLAMP (best_lag, self->min_lag, self->max_lag_bpm);
-  self->tempo_confidence = CLAMP (acf_near (self, self->period), 0.0, 1.0);
+  self->tempo_confidence = CLAMP (acf_near (self, STREAM_ALL, self->period), 0.0, 1.0);
 }
 
 /* Aligns a comb of PHASE_BEATS teeth at the current period with the newest
@@ -295,30 +385,85 @@ estimate_phase (RoadieBeatTracker *self,
   return best_offset;
 }
 
+/* Files one hop's onsets: the rings, the smoothed teeth, and (unless the
+ * music has stopped, so the groove's periodicity is remembered through a
+ * breakdown) the running autocorrelation. */
+static void
+store_frame (RoadieBeatTracker         *self,
+             const RoadieOnsetStrength *onset,
+             gboolean                   update_acf)
+{
+  float values[N_STREAMS] = { onset->all, onset->low, onset->high, onset->accent };
+  float *teeth;
+  const float *onsets;
+
+  self->n_frames++;
+  ring_store (self, self->onsets, values[STREAM_ALL]);
+  onsets = newest (self, self->onsets);
+  /* The newest tooth lacks its right neighbour until the next frame. */
+  ring_store (self, self->teeth, onsets[0] + 0.5f * onsets[-1]);
+  teeth = newest (self, self->teeth);
+  if (self->n_frames >= 2)
+    {
+      float fixed = onsets[-1] + 0.5f * (onsets[0] + (self->n_frames >= 3 ? onsets[-2] : 0));
+      guint i = (self->n_frames - 2) % self->capacity;
+
+      self->teeth[i] = fixed;
+      self->teeth[i + self->capacity] = fixed;
+    }
+  (void) teeth;
+
+  for (guint s = 0; s < N_STREAMS; s++)
+    {
+      float *acf = self->acf[s];
+      const float *centered;
+      float c;
+
+      self->mean[s] += (values[s] - self->mean[s]) * self->mean_rate;
+      c = (float) (values[s] - self->mean[s]);
+      ring_store (self, self->centered[s], c);
+      if (!update_acf)
+        continue;
+      centered = newest (self, self->centered[s]);
+      for (guint lag = 0; lag <= self->max_lag; lag++)
+        acf[lag] = acf[lag] * self->acf_keep + c * centered[-(int) lag];
+    }
+  if (update_acf)
+    self->acf_frames++;
+}
+
 gboolean
-roadie_beat_tracker_push (RoadieBeatTracker *self,
-                          double             time_s,
-                          float              onset,
-                          double            *beat_time_s)
+roadie_beat_tracker_push_strength (RoadieBeatTracker         *self,
+                                   double                     time_s,
+                                   const RoadieOnsetStrength *strength,
+                                   double                    *beat_time_s)
 {
   double dt = 1.0 / self->frame_rate;
+  RoadieOnsetStrength onset;
   gboolean breakdown;
   double period_s;
 
   g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (strength != NULL, FALSE);
 
-  if (!isfinite (onset) || onset < 0)
-    onset = 0;
-  self->history[self->n_frames % self->capacity] = onset;
-  self->n_frames++;
+  onset = *strength;
+  if (!isfinite (onset.all) || onset.all < 0)
+    onset.all = 0;
+  if (!isfinite (onset.low) || onset.low < 0)
+    onset.low = 0;
+  if (!isfinite (onset.high) || onset.high < 0)
+    onset.high = 0;
+  if (!isfinite (onset.accent) || onset.accent < 0)
+    onset.accent = 0;
 
-  self->level_short += (onset - self->level_short) * (dt / 0.5);
+  self->level_short += (onset.all - self->level_short) * (dt / 0.5);
   /* The long level follows only while the music is there, so a breakdown
    * stands out against what came before it. */
   if (self->level_short >= BREAKDOWN_RATIO * self->level_long)
-    self->level_long += (onset - self->level_long) * (dt / 6.0);
+    self->level_long += (onset.all - self->level_long) * (dt / 6.0);
   breakdown = self->level_short < BREAKDOWN_RATIO * self->level_long
               || self->level_long < 1e-6;
+  store_frame (self, &onset, !breakdown);
 
   if (!breakdown && self->n_frames % TEMPO_EVERY == 0)
     estimate_tempo (self);
@@ -408,6 +553,17 @@ roadie_beat_tracker_push (RoadieBeatTracker *self,
       return TRUE;
     }
   return FALSE;
+}
+
+gboolean
+roadie_beat_tracker_push (RoadieBeatTracker *self,
+                          double             time_s,
+                          float              onset,
+                          double            *beat_time_s)
+{
+  RoadieOnsetStrength strength = { onset, onset, onset, onset };
+
+  return roadie_beat_tracker_push_strength (self, time_s, &strength, beat_time_s);
 }
 
 float

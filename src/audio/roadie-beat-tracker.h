@@ -1,19 +1,29 @@
 /* roadie-beat-tracker.h: tempo and beat phase from an onset strength function.
  *
- * Pure code: fed one onset value per analysis hop with the stream time of
- * that hop, it estimates the tempo (60–200 BPM, autocorrelation with a comb
- * over multiples and octave checks), aligns a beat grid to the recent
- * onsets and predicts the next beat, so a beat is reported by the first hop
- * that ends at or after it; the spacing of the coming beats follows the
- * last few beats, so a tempo step is followed within a beat or two.
- * Through a breakdown it keeps the grid running with falling confidence.
- * Allocates only in roadie_beat_tracker_new.
+ * Pure code: fed the onset values of each analysis hop with the stream
+ * time of that hop, it estimates the tempo (60–200 BPM: a running
+ * autocorrelation scored by a comb over multiples and a tempo prior, with
+ * the octave settled by which pulse the kick and the hats repeat at),
+ * aligns a beat grid to the recent onsets and predicts the next beat, so a
+ * beat is reported by the first hop that ends at or after it; the spacing
+ * of the coming beats follows the last few beats, so a tempo step is
+ * followed within a beat or two. Through a breakdown it keeps the grid
+ * running with falling confidence. Allocates only in roadie_beat_tracker_new.
  */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
+
+/* One hop's onset strength, whole and split by register. */
+typedef struct
+{
+  float all;    /* over the whole spectrum: places the beats */
+  float low;    /* the lowest bands: kick and bass */
+  float high;   /* the top bands: hats and snare noise */
+  float accent; /* all bands, loudness differences kept */
+} RoadieOnsetStrength;
 
 typedef struct _RoadieBeatTracker RoadieBeatTracker;
 
@@ -24,9 +34,14 @@ RoadieBeatTracker *roadie_beat_tracker_new   (double             frame_rate,
                                               double             latency_s);
 void               roadie_beat_tracker_free  (RoadieBeatTracker *self);
 void               roadie_beat_tracker_reset (RoadieBeatTracker *self);
-/* Feeds the onset value of the hop that ends at time_s. Returns TRUE when a
+/* Feeds the onsets of the hop that ends at time_s. Returns TRUE when a
  * beat falls at or before time_s that was not reported yet, with its time
  * in *beat_time_s. */
+gboolean           roadie_beat_tracker_push_strength (RoadieBeatTracker         *self,
+                                                      double                     time_s,
+                                                      const RoadieOnsetStrength *onset,
+                                                      double                    *beat_time_s);
+/* The same with one onset value standing for all registers. */
 gboolean           roadie_beat_tracker_push  (RoadieBeatTracker *self,
                                               double             time_s,
                                               float              onset,
