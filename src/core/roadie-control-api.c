@@ -568,6 +568,20 @@ roadie_control_api_get_port (RoadieControlApi *self)
 }
 
 void
+roadie_control_api_set_token (RoadieControlApi *self,
+                              const char       *token)
+{
+  g_return_if_fail (ROADIE_IS_CONTROL_API (self));
+  g_return_if_fail (token != NULL && *token != '\0');
+
+  /* A regenerated token: the old one stops working at once. */
+  if (self->token != NULL)
+    memset (self->token, 0, strlen (self->token));
+  g_free (self->token);
+  self->token = g_strdup (token);
+}
+
+void
 roadie_control_api_shutdown (RoadieControlApi *self)
 {
   g_return_if_fail (ROADIE_IS_CONTROL_API (self));

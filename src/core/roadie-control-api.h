@@ -27,6 +27,9 @@ gboolean          roadie_control_api_listen (RoadieControlApi *self,
                                              guint             port,
                                              GError          **error);
 guint             roadie_control_api_get_port (RoadieControlApi *self);
+/* Replaces the token (after roadie_control_token_regenerate). */
+void              roadie_control_api_set_token (RoadieControlApi *self,
+                                                const char       *token);
 void              roadie_control_api_shutdown (RoadieControlApi *self);
 
 G_END_DECLS
