@@ -46,6 +46,9 @@
  * window's heavy middle. Measured on the generated test tracks with the
  * default sizes: beats came 15.5 ms late on average without it. */
 #define ONSET_LATENCY_S 0.015
+/* Below this (−100 dBFS, under 16-bit dither) a sample counts as silent; a
+ * window of only such samples skips the FFT and reads as the floor. */
+#define SILENCE_LEVEL 1e-5f
 
 struct _RoadieAnalyzer
 {
@@ -55,7 +58,12 @@ struct _RoadieAnalyzer
   guint     n_bands;
 
   float    *window;
-  float    *input;       /* newest fft_size samples, oldest first */
+  /* Samples in arrival order; the window is the fft_size before
+   * input_end. Four windows long, so the newest window is slid back to
+   * the start only every few hops instead of by a hop every hop. */
+  float    *input;
+  guint     input_capacity;
+  guint     input_end;
   float    *fft_in;
   fftwf_complex *fft_out;
   fftwf_plan plan;
@@ -81,6 +89,8 @@ struct _RoadieAnalyzer
   gboolean  primed;      /* onset_prev holds a real hop */
   float     hop_rms_acc;
   float     hop_peak;
+  guint     quiet_run;   /* consecutive silent samples, up to fft_size */
+  double    onset_peak_keep; /* per-hop decay of onset_peak */
 
   RoadieBeatTracker  *tracker;
   RoadieAnalysisFrame frame;  /* reused for every hop */
@@ -146,7 +156,8 @@ roadie_analyzer_new (const RoadieAnalyzerConfig *config)
   self->n_bands = config->n_bands > 0 ? MIN (config->n_bands, ROADIE_MAX_BANDS) : DEFAULT_BANDS;
 
   self->window = fftwf_alloc_real (self->fft_size);
-  self->input = g_new0 (float, self->fft_size);
+  self->input_capacity = 4 * self->fft_size;
+  self->input = g_new0 (float, self->input_capacity);
   self->fft_in = fftwf_alloc_real (self->fft_size);
   self->fft_out = fftwf_alloc_complex (self->fft_size / 2 + 1);
   self->power = g_new0 (float, self->fft_size / 2 + 1);
@@ -189,6 +200,7 @@ roadie_analyzer_new (const RoadieAnalyzerConfig *config)
         self->onset_high_start = b + 1;
     }
 
+  self->onset_peak_keep = exp (-(double) self->hop_size / self->sample_rate / ONSET_PEAK_DECAY_S);
   self->accent_keep = (float) exp (-(double) self->hop_size / self->sample_rate / ACCENT_MEMORY_S);
   self->tracker = roadie_beat_tracker_new ((double) self->sample_rate / self->hop_size,
                                            ONSET_LATENCY_S);
@@ -224,7 +236,8 @@ roadie_analyzer_reset (RoadieAnalyzer *self)
 {
   g_return_if_fail (self != NULL);
 
-  memset (self->input, 0, sizeof (float) * self->fft_size);
+  memset (self->input, 0, sizeof (float) * self->input_capacity);
+  self->input_end = self->fft_size;
   memset (self->onset_prev, 0, sizeof (float) * ONSET_BANDS);
   memset (self->accent_peak, 0, sizeof (float) * ONSET_BANDS);
   memset (self->accent_prev, 0, sizeof (float) * ONSET_BANDS);
@@ -236,6 +249,7 @@ roadie_analyzer_reset (RoadieAnalyzer *self)
   self->primed = FALSE;
   self->hop_rms_acc = 0;
   self->hop_peak = 0;
+  self->quiet_run = 0;
   roadie_beat_tracker_reset (self->tracker);
 }
 
@@ -247,18 +261,19 @@ normalized_db (double power)
   return (float) CLAMP ((db - FLOOR_DB) / -FLOOR_DB, 0.0, 1.0);
 }
 
+/* The transform of the window, the display bands, and the onset flux:
+ * log-compressed for the beats, whitened and squared for the registers. */
 static void
-analyze_hop (RoadieAnalyzer        *self,
-             RoadieAnalyzerHopFunc  func,
-             gpointer               user_data)
+spectrum_onsets (RoadieAnalyzer      *self,
+                 RoadieAnalysisFrame *frame,
+                 double              *flux,
+                 RoadieOnsetStrength *strength)
 {
-  RoadieAnalysisFrame *frame = &self->frame;
   guint n_bins = self->fft_size / 2 + 1;
-  double flux = 0, low_flux = 0, high_flux = 0, accent_flux = 0, beat_time = 0, dt;
-  RoadieOnsetStrength strength;
+  const float *window_start = self->input + self->input_end - self->fft_size;
 
   for (guint i = 0; i < self->fft_size; i++)
-    self->fft_in[i] = self->input[i] * self->window[i];
+    self->fft_in[i] = window_start[i] * self->window[i];
   fftwf_execute (self->plan);
   for (guint k = 0; k < n_bins; k++)
     {
@@ -267,12 +282,6 @@ analyze_hop (RoadieAnalyzer        *self,
       self->power[k] = (re * re + im * im) * self->power_scale;
     }
 
-  frame->seq = self->seq++;
-  frame->time_s = (double) self->total / self->sample_rate;
-  frame->rms = sqrtf (self->hop_rms_acc / self->hop_size);
-  frame->peak = self->hop_peak;
-  frame->n_bands = self->n_bands;
-  frame->has_audio = TRUE;
   for (guint b = 0; b < self->n_bands; b++)
     {
       double sum = 0;
@@ -292,7 +301,7 @@ analyze_hop (RoadieAnalyzer        *self,
       magnitude = sqrtf ((float) sum);
       compressed = log1pf (ONSET_GAMMA * magnitude);
       if (self->primed && compressed > self->onset_prev[b])
-        flux += self->onset_weight[b] * (compressed - self->onset_prev[b]);
+        *flux += self->onset_weight[b] * (compressed - self->onset_prev[b]);
       self->onset_prev[b] = compressed;
 
       self->accent_peak[b] = MAX (magnitude, self->accent_peak[b] * self->accent_keep);
@@ -300,25 +309,49 @@ analyze_hop (RoadieAnalyzer        *self,
       whitened *= whitened;
       if (self->primed && whitened > self->accent_prev[b])
         {
-          accent_flux += whitened - self->accent_prev[b];
+          strength->accent += whitened - self->accent_prev[b];
           if (b < self->onset_low_end)
-            low_flux += whitened - self->accent_prev[b];
+            strength->low += whitened - self->accent_prev[b];
           else if (b >= self->onset_high_start)
-            high_flux += whitened - self->accent_prev[b];
+            strength->high += whitened - self->accent_prev[b];
         }
       self->accent_prev[b] = whitened;
     }
+}
+
+static void
+analyze_hop (RoadieAnalyzer        *self,
+             RoadieAnalyzerHopFunc  func,
+             gpointer               user_data)
+{
+  RoadieAnalysisFrame *frame = &self->frame;
+  double flux = 0, beat_time = 0;
+  RoadieOnsetStrength strength = { 0 };
+
+  frame->seq = self->seq++;
+  frame->time_s = (double) self->total / self->sample_rate;
+  frame->rms = sqrtf (self->hop_rms_acc / self->hop_size);
+  frame->peak = self->hop_peak;
+  frame->n_bands = self->n_bands;
+  frame->has_audio = TRUE;
+
+  if (self->quiet_run >= self->fft_size)
+    {
+      /* Nothing but silence in the window: every band is at the floor and
+       * nothing rises, so the transform would only confirm it. */
+      memset (frame->bands, 0, sizeof (frame->bands[0]) * self->n_bands);
+      memset (self->onset_prev, 0, sizeof (float) * ONSET_BANDS);
+      memset (self->accent_prev, 0, sizeof (float) * ONSET_BANDS);
+    }
+  else
+    spectrum_onsets (self, frame, &flux, &strength);
   self->primed = TRUE;
   flux /= ONSET_BANDS;
 
-  dt = (double) self->hop_size / self->sample_rate;
-  self->onset_peak = MAX (flux, self->onset_peak * exp (-dt / ONSET_PEAK_DECAY_S));
+  self->onset_peak = MAX (flux, self->onset_peak * self->onset_peak_keep);
   frame->onset = self->onset_peak > 1e-6 ? (float) (flux / self->onset_peak) : 0.0f;
 
   strength.all = (float) flux;
-  strength.low = (float) low_flux;
-  strength.high = (float) high_flux;
-  strength.accent = (float) accent_flux;
   frame->beat = roadie_beat_tracker_push_strength (self->tracker, frame->time_s, &strength,
                                                    &beat_time);
   frame->beat_time_s = frame->beat ? beat_time : 0;
@@ -345,19 +378,26 @@ roadie_analyzer_process (RoadieAnalyzer        *self,
   while (n_samples > 0)
     {
       guint take = (guint) MIN ((gsize) (self->hop_size - self->pending), n_samples);
-      guint keep = self->fft_size - take;
+      float chunk_peak = 0, chunk_energy = 0;
 
-      /* Slide the window by `take` samples; a hop is at most fft_size. */
-      memmove (self->input, self->input + take, sizeof (float) * keep);
-      memcpy (self->input + keep, mono, sizeof (float) * take);
+      /* A hop is at most fft_size, so the window always fits behind. */
+      if (self->input_end + take > self->input_capacity)
+        {
+          memmove (self->input, self->input + self->input_end - self->fft_size,
+                   sizeof (float) * self->fft_size);
+          self->input_end = self->fft_size;
+        }
+      memcpy (self->input + self->input_end, mono, sizeof (float) * take);
+      self->input_end += take;
       for (guint i = 0; i < take; i++)
         {
-          float v = mono[i];
-
-          self->hop_rms_acc += v * v;
-          self->hop_peak = MAX (self->hop_peak, fabsf (v));
+          chunk_energy += mono[i] * mono[i];
+          chunk_peak = MAX (chunk_peak, fabsf (mono[i]));
         }
-      self->hop_peak = MIN (self->hop_peak, 1.0f);
+      self->hop_rms_acc += chunk_energy;
+      self->hop_peak = MIN (MAX (self->hop_peak, chunk_peak), 1.0f);
+      /* Counted by chunks: one loud sample makes its whole chunk count. */
+      self->quiet_run = chunk_peak < SILENCE_LEVEL ? MIN (self->quiet_run + take, self->fft_size) : 0;
       mono += take;
       n_samples -= take;
       self->pending += take;
