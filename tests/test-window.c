@@ -15,7 +15,9 @@
 #include <adwaita.h>
 
 #include "roadie-application.h"
+#include "roadie-log-view.h"
 #include "roadie-service.h"
+#include "roadie-test-notifications.h"
 #include "roadie-test-util.h"
 #include "roadie-window.h"
 
@@ -342,6 +344,132 @@ test_window_start_crash_stop (void)
 
   for (guint i = 0; i < fixture.state_texts->len; i++)
     g_test_message ("state %u: %s", i, (const char *) g_ptr_array_index (fixture.state_texts, i));
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static const char *
+live_page (void)
+{
+  return gtk_stack_get_visible_child_name (GTK_STACK (template_child (&fixture, "live_stack")));
+}
+
+static gboolean
+log_shows (gpointer user_data)
+{
+  GtkWidget *log_view = find_descendant (template_child (&fixture, "log_box"), ROADIE_TYPE_LOG_VIEW);
+  g_autofree char *text = roadie_log_view_dup_text (ROADIE_LOG_VIEW (log_view));
+
+  return strstr (text, user_data) != NULL;
+}
+
+/* The big area: a status page with Start when stopped, the live view while
+ * a server runs, a "gave up" page with Try Again after a crash loop; and
+ * the log page shows the server's lines, standard error marked. */
+static void
+test_window_live_area_and_failed (void)
+{
+  g_autofree char *port_text = g_strdup_printf ("%d", g_settings_get_int (fixture.settings, "ws-port"));
+  const char *crashing[] = { "--port", port_text, "--tag", fixture.tag, "--crash-after", "300", NULL };
+  const char *printing[] = { "--port", port_text, "--tag", fixture.tag, "--print-lines", "2", NULL };
+  g_auto(GStrv) saved = g_settings_get_strv (fixture.settings, "arguments");
+  AdwStatusPage *failed_page;
+  GtkWidget *try_again;
+
+  roadie_test_allow_roadie_warnings ();
+
+  g_assert_cmpstr (label_text (&fixture, "state_label"), ==, "Stopped");
+  g_assert_cmpstr (live_page (), ==, "stopped");
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (template_child (&fixture, "stopped_start_button"))),
+                   ==, "win.start");
+
+  g_settings_set_strv (fixture.settings, "arguments", crashing);
+  g_settings_set_int (fixture.settings, "max-restarts", 2);
+  g_settings_set_int (fixture.settings, "restart-delay-ms", 100);
+  g_settings_set_double (fixture.settings, "restart-delay-multiplier", 1.0);
+
+  g_assert_true (gtk_widget_activate (template_child (&fixture, "start_button")));
+  wait_for_state_text (&fixture, "Failed", 30000);
+  g_assert_cmpstr (live_page (), ==, "failed");
+  failed_page = ADW_STATUS_PAGE (template_child (&fixture, "failed_page"));
+  g_test_message ("failed page: %s", adw_status_page_get_description (failed_page));
+  g_assert_nonnull (strstr (adw_status_page_get_description (failed_page), "gave up restarting it"));
+  try_again = template_child (&fixture, "failed_start_button");
+  g_assert_true (gtk_widget_is_sensitive (try_again));
+  g_assert_true (gtk_widget_has_css_class (template_child (&fixture, "status_dot"), "error"));
+  roadie_test_run_for (400);
+  save_screenshot (fixture.window, "roadie-window-failed.png");
+
+  /* The page's one action: a fixed server runs again. */
+  g_settings_set_strv (fixture.settings, "arguments", printing);
+  g_assert_true (gtk_widget_activate (try_again));
+  wait_for_state_text (&fixture, "Running", 15000);
+  g_assert_cmpstr (live_page (), ==, "spectrum");
+
+  g_assert_true (roadie_test_wait_until (log_shows, (gpointer) "STDERR err 2", 5000));
+  g_assert_true (log_shows ((gpointer) "line 1\n"));
+  gtk_widget_activate_action (fixture.window, "win.show-view", "s", "log");
+  roadie_test_run_for (300);
+  save_screenshot (fixture.window, "roadie-window-log.png");
+  gtk_widget_activate_action (fixture.window, "win.show-view", "s", "live");
+
+  g_assert_true (gtk_widget_activate (template_child (&fixture, "start_button")));
+  wait_for_state_text (&fixture, "Stopped", 5000);
+  g_assert_cmpstr (live_page (), ==, "stopped");
+
+  g_settings_set_strv (fixture.settings, "arguments", (const char * const *) saved);
+  g_settings_reset (fixture.settings, "max-restarts");
+  g_settings_set_int (fixture.settings, "restart-delay-ms", 300);
+  g_settings_reset (fixture.settings, "restart-delay-multiplier");
+}
+
+/* Tab reaches Start from wherever the focus is, and activating the focused
+ * button (what Enter and Space do) starts the server. */
+static void
+test_window_keyboard_start (void)
+{
+  GtkWidget *start_button = template_child (&fixture, "start_button");
+  GtkWidget *focus = NULL;
+  guint steps;
+
+  roadie_test_allow_roadie_warnings ();
+
+  g_assert_cmpstr (label_text (&fixture, "state_label"), ==, "Stopped");
+  gtk_window_set_focus (GTK_WINDOW (fixture.window), NULL);
+  for (steps = 0; steps < 40; steps++)
+    {
+      if (!gtk_widget_child_focus (fixture.window, GTK_DIR_TAB_FORWARD))
+        continue;
+      focus = gtk_root_get_focus (GTK_ROOT (fixture.window));
+      if (focus == start_button || (focus != NULL && gtk_widget_is_ancestor (focus, start_button)))
+        break;
+    }
+  g_test_message ("Start reached after %u Tab presses", steps + 1);
+  g_assert_cmpuint (steps, <, 40);
+  g_assert_true (gtk_widget_activate (focus));
+  wait_for_state_text (&fixture, "Running", 15000);
+
+  /* Ctrl+R is bound to restart; the accessible names are there to say so. */
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (template_child (&fixture, "restart_button")), ==,
+                   "Restart the audio server (Ctrl+R)");
+
+  g_assert_true (gtk_widget_activate (start_button));
+  wait_for_state_text (&fixture, "Stopped", 5000);
 }
 
 #ifndef __SANITIZE_ADDRESS__
@@ -703,6 +831,7 @@ int
 main (int   argc,
       char *argv[])
 {
+  RoadieTestNotifications *notifications;
   int status;
 
   roadie_test_init_environment ();
@@ -711,11 +840,15 @@ main (int   argc,
   g_setenv ("AUDIO_SERVER_MAX_RESTARTS", "lots", TRUE);
   roadie_test_start_xvfb ();
   roadie_test_start_dbus ();
+  /* Crashes make notifications; something must be there to take them. */
+  notifications = roadie_test_notifications_start (APP_ID);
 
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/roadie/window/this-run", test_window_this_run);
   g_test_add_func ("/roadie/window/start-crash-stop", test_window_start_crash_stop);
+  g_test_add_func ("/roadie/window/live-area-and-failed", test_window_live_area_and_failed);
+  g_test_add_func ("/roadie/window/keyboard-start", test_window_keyboard_start);
   g_test_add_func ("/roadie/window/missing-executable", test_window_missing_executable);
   g_test_add_func ("/roadie/window/control-api-port-taken", test_window_control_api_port_taken);
   g_test_add_func ("/roadie/window/attached", test_window_attached);
@@ -727,6 +860,7 @@ main (int   argc,
   fixture_set_up ();
   status = g_test_run ();
   fixture_tear_down ();
+  roadie_test_notifications_free (notifications);
 
   return status;
 }

@@ -21,8 +21,12 @@
 #include <glib-unix.h>
 
 #include "roadie-application.h"
+#include "roadie-engine-link.h"
 #include "roadie-notifier.h"
+#include "roadie-preferences-window.h"
+#include "roadie-tray.h"
 #include "roadie-window.h"
+#include "roadie-ws-profile.h"
 
 #define STATUS_INTERFACE "io.github.roadie.Roadie.Status"
 
@@ -47,6 +51,13 @@ struct _RoadieApplication
   /* --start, --stop, --restart: run once this instance has started up. */
   char           *startup_command;
   RoadieNotifier *notifier;
+  RoadieEngineLink *engine_link;
+  GSettings      *engine_link_settings;
+  gulong          stats_handler;
+  /* The outbound links' states in the last stats, to see auth failures come. */
+  char           *relay_state;
+  char           *visualizer_state;
+  RoadieTray     *tray;
   GDBusConnection *status_connection;
   guint           status_registration;
   gulong          changed_handler;
@@ -56,7 +67,6 @@ struct _RoadieApplication
   guint           quitting : 1;
   /* The window is hidden, Roadie runs on behind the tray or by choice. */
   guint           in_background : 1;
-  guint           tray_registered : 1;
 };
 
 G_DEFINE_FINAL_TYPE (RoadieApplication, roadie_application, ADW_TYPE_APPLICATION)
@@ -75,9 +85,11 @@ update_actions (RoadieApplication *self)
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "stop");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
                                !self->quitting && roadie_service_state_can_stop (state));
+  /* The "gave up" notification's Restart button must work on failed. */
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "restart");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
-                               !self->quitting && roadie_service_state_can_restart (state));
+                               !self->quitting && (roadie_service_state_can_restart (state)
+                                                   || state == ROADIE_SUPERVISOR_STATE_FAILED));
 }
 
 static RoadieWindow *
@@ -98,6 +110,11 @@ run_command (RoadieApplication *self,
   RoadieWindow *window = get_window (self);
   g_autoptr(GError) error = NULL;
   g_autofree char *action = NULL;
+
+  /* Restarting what is not running (it failed) is starting it. */
+  if (strcmp (name, "restart") == 0
+      && !roadie_service_state_can_restart (roadie_supervisor_get_state (supervisor)))
+    name = "start";
 
   if (window != NULL)
     {
@@ -199,6 +216,24 @@ toggle_window_action (GSimpleAction *action,
 }
 
 static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  RoadieApplication *self = user_data;
+  RoadieWindow *window = ensure_window (self);
+  RoadiePreferencesWindow *preferences;
+
+  if (window == NULL)
+    return;
+  show_action (NULL, NULL, self);
+  preferences = roadie_preferences_window_new (GTK_WINDOW (window),
+                                               roadie_service_get_settings (self->service),
+                                               roadie_service_get_control_api (self->service));
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
+static void
 about_action (GSimpleAction *action,
               GVariant      *parameter,
               gpointer       user_data)
@@ -272,7 +307,7 @@ keeps_running_in_background (RoadieApplication *self)
   GSettings *settings = roadie_settings_get_gsettings (roadie_service_get_settings (self->service));
   g_autoptr(GSettingsSchema) schema = NULL;
 
-  if (self->tray_registered)
+  if (self->tray != NULL && roadie_tray_get_registered (self->tray))
     return TRUE;
   g_object_get (settings, "settings-schema", &schema, NULL);
   return g_settings_schema_has_key (schema, "run-in-background")
@@ -317,6 +352,7 @@ static const GActionEntry app_actions[] = {
   { "restart", restart_action },
   { "show", show_action },
   { "toggle-window", toggle_window_action },
+  { "preferences", preferences_action },
   { "about", about_action },
   { "quit", quit_action },
 };
@@ -359,6 +395,42 @@ apply_overrides (RoadieApplication  *self,
 }
 
 static void
+check_link_auth (RoadieApplication  *self,
+                 JsonObject         *links,
+                 const char         *member,
+                 const char         *name,
+                 char              **last_state)
+{
+  JsonNode *node = links != NULL ? json_object_get_member (links, member) : NULL;
+  const char *state = NULL;
+
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    state = json_object_get_string_member_with_default (json_node_get_object (node), "state", NULL);
+
+  if (g_strcmp0 (state, "auth-failed") == 0 && g_strcmp0 (*last_state, "auth-failed") != 0)
+    roadie_notifier_auth_failed (self->notifier, name, NULL);
+  g_free (*last_state);
+  *last_state = g_strdup (state);
+}
+
+/* A link refused by its peer's authentication stops for good: tell the DJ
+ * once, when it happens. */
+static void
+engine_stats_cb (RoadieApplication *self)
+{
+  g_autoptr(JsonObject) stats = roadie_engine_link_dup_stats (self->engine_link);
+  JsonObject *links = NULL;
+
+  if (stats == NULL)
+    return;
+  if (json_object_has_member (stats, "links")
+      && JSON_NODE_HOLDS_OBJECT (json_object_get_member (stats, "links")))
+    links = json_object_get_object_member (stats, "links");
+  check_link_auth (self, links, "relay", _("DJ relay"), &self->relay_state);
+  check_link_auth (self, links, "visualizer", _("Visualizer link"), &self->visualizer_state);
+}
+
+static void
 roadie_application_startup (GApplication *application)
 {
   RoadieApplication *self = ROADIE_APPLICATION (application);
@@ -397,6 +469,18 @@ roadie_application_startup (GApplication *application)
 
   self->notifier = roadie_notifier_new (G_APPLICATION (self),
                                         roadie_service_get_supervisor (self->service));
+
+  self->engine_link_settings = roadie_ws_profile_settings_new (ROADIE_WS_PROFILE_ENGINE_LINK, NULL);
+  self->engine_link = roadie_engine_link_new (roadie_service_get_supervisor (self->service),
+                                              self->engine_link_settings);
+  self->stats_handler = g_signal_connect_swapped (self->engine_link, "stats-changed",
+                                                  G_CALLBACK (engine_stats_cb), self);
+
+  /* A tray host may come and go; without one nothing changes. */
+  if (g_application_get_dbus_connection (application) != NULL)
+    self->tray = roadie_tray_new (g_application_get_dbus_connection (application),
+                                  roadie_service_get_supervisor (self->service),
+                                  G_ACTION_GROUP (self));
 
   roadie_service_startup (self->service);
 
@@ -513,6 +597,7 @@ roadie_application_activate (GApplication *application)
                                   roadie_service_get_supervisor (self->service));
       roadie_window_set_control_api_problem (window,
                                              roadie_service_get_control_api_problem (self->service));
+      roadie_window_set_engine_link (window, self->engine_link);
       g_signal_connect_object (window, "close-request",
                                G_CALLBACK (window_close_request_cb), self,
                                G_CONNECT_SWAPPED);
@@ -571,10 +656,17 @@ print_status_of_nothing (void)
   g_autofree char *text = NULL;
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "isRunning");
+  json_builder_set_member_name (builder, "isHealthy");
   json_builder_add_boolean_value (builder, FALSE);
+  json_builder_set_member_name (builder, "isProcessRunning");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_set_member_name (builder, "isReady");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_set_member_name (builder, "pid");
+  json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "state");
   json_builder_add_string_value (builder, "stopped");
+  /* Nothing answers: no Roadie instance to ask. */
   json_builder_set_member_name (builder, "roadieRunning");
   json_builder_add_boolean_value (builder, FALSE);
   json_builder_end_object (builder);
@@ -744,6 +836,11 @@ roadie_application_dispose (GObject *object)
                               roadie_service_get_supervisor (self->service));
       g_clear_signal_handler (&self->api_problem_handler, self->service);
     }
+  if (self->engine_link != NULL)
+    g_clear_signal_handler (&self->stats_handler, self->engine_link);
+  g_clear_object (&self->tray);
+  g_clear_object (&self->engine_link);
+  g_clear_object (&self->engine_link_settings);
   g_clear_object (&self->notifier);
   g_clear_object (&self->service);
 
@@ -758,6 +855,8 @@ roadie_application_finalize (GObject *object)
   g_clear_pointer (&self->overrides, g_ptr_array_unref);
   g_clear_pointer (&self->overrides_error, g_free);
   g_clear_pointer (&self->startup_command, g_free);
+  g_clear_pointer (&self->relay_state, g_free);
+  g_clear_pointer (&self->visualizer_state, g_free);
 
   G_OBJECT_CLASS (roadie_application_parent_class)->finalize (object);
 }
@@ -829,4 +928,12 @@ roadie_application_get_supervisor (RoadieApplication *self)
   g_return_val_if_fail (ROADIE_IS_APPLICATION (self), NULL);
 
   return self->service != NULL ? roadie_service_get_supervisor (self->service) : NULL;
+}
+
+RoadieNotifier *
+roadie_application_get_notifier (RoadieApplication *self)
+{
+  g_return_val_if_fail (ROADIE_IS_APPLICATION (self), NULL);
+
+  return self->notifier;
 }

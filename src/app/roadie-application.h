@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "roadie-notifier.h"
 #include "roadie-service.h"
 #include "roadie-supervisor.h"
 
@@ -20,5 +21,6 @@ RoadieApplication *roadie_application_new            (void);
 /* NULL before startup. */
 RoadieService     *roadie_application_get_service    (RoadieApplication *self);
 RoadieSupervisor  *roadie_application_get_supervisor (RoadieApplication *self);
+RoadieNotifier    *roadie_application_get_notifier   (RoadieApplication *self);
 
 G_END_DECLS

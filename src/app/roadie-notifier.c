@@ -2,9 +2,11 @@
  *
  * A crash is a transition from running (or unhealthy) into backoff; the
  * notification goes out when the server is running again, so it says
- * "crashed and was restarted" rather than alarming the DJ halfway. Crashes
- * close together update the same notification (same id, so the shell
- * replaces it) with a count instead of stacking up.
+ * "crashed and was restarted" rather than alarming the DJ halfway. After
+ * one is shown, further restarts wait for the end of the coalescing
+ * window and then update that same notification (same id: the shell
+ * replaces it) once, with the count: a crash loop is one or two banners,
+ * not one per crash.
  */
 #include "config.h"
 
@@ -24,9 +26,11 @@ struct _RoadieNotifier
   gulong                 gave_up_handler;
 
   RoadieSupervisorState  last_state;
-  guint                  crashes_pending;   /* crashes not yet reported as restarted */
-  guint                  crashes_shown;     /* the count in the visible notification */
-  gint64                 last_shown_us;     /* monotonic; 0 = none visible */
+  guint                  crashes_pending;   /* crashes, server not back yet */
+  guint                  restarts_held;     /* restarts held back for the next update */
+  guint                  restarts_shown;    /* the count in the visible notification */
+  gboolean               restarted_visible;
+  guint                  coalesce_id;       /* the coalescing window is open */
   guint                  coalesce_ms;
 };
 
@@ -43,24 +47,16 @@ send_restarted (RoadieNotifier *self)
 {
   g_autoptr(GNotification) notification = NULL;
   g_autofree char *body = NULL;
-  gint64 now = g_get_monotonic_time ();
   const char *error = roadie_supervisor_get_last_error (self->supervisor);
 
-  if (self->last_shown_us != 0 && now - self->last_shown_us < (gint64) self->coalesce_ms * 1000)
-    self->crashes_shown += self->crashes_pending;
-  else
-    self->crashes_shown = self->crashes_pending;
-  self->crashes_pending = 0;
-  self->last_shown_us = now;
-
   notification = g_notification_new (_("Audio server restarted"));
-  if (self->crashes_shown == 1)
+  if (self->restarts_shown == 1)
     body = g_strdup (_("The audio server stopped unexpectedly and Roadie started it again."));
   else
     body = g_strdup_printf (ngettext ("The audio server stopped unexpectedly %u time and Roadie started it again each time.",
                                       "The audio server stopped unexpectedly %u times and Roadie started it again each time.",
-                                      self->crashes_shown),
-                            self->crashes_shown);
+                                      self->restarts_shown),
+                            self->restarts_shown);
   if (error != NULL)
     {
       g_autofree char *with_error = g_strdup_printf ("%s\n%s", body, error);
@@ -70,6 +66,49 @@ send_restarted (RoadieNotifier *self)
   g_notification_set_body (notification, body);
   g_notification_set_default_action (notification, "app.show");
   g_application_send_notification (self->application, ROADIE_NOTIFICATION_RESTARTED, notification);
+  self->restarted_visible = TRUE;
+}
+
+static gboolean coalesce_done_cb (gpointer user_data);
+
+static void
+open_coalescing_window (RoadieNotifier *self)
+{
+  g_clear_handle_id (&self->coalesce_id, g_source_remove);
+  self->coalesce_id = g_timeout_add (self->coalesce_ms, coalesce_done_cb, self);
+}
+
+static gboolean
+coalesce_done_cb (gpointer user_data)
+{
+  RoadieNotifier *self = user_data;
+
+  self->coalesce_id = 0;
+  if (self->restarts_held == 0 || self->application == NULL)
+    return G_SOURCE_REMOVE;
+
+  self->restarts_shown += self->restarts_held;
+  self->restarts_held = 0;
+  send_restarted (self);
+  open_coalescing_window (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+server_came_back (RoadieNotifier *self)
+{
+  guint restarts = self->crashes_pending;
+
+  self->crashes_pending = 0;
+  if (self->coalesce_id != 0)
+    {
+      self->restarts_held += restarts;
+      return;
+    }
+
+  self->restarts_shown = (self->restarted_visible ? self->restarts_shown : 0) + restarts;
+  send_restarted (self);
+  open_coalescing_window (self);
 }
 
 static void
@@ -83,7 +122,7 @@ changed_cb (RoadieNotifier *self)
   if (state == ROADIE_SUPERVISOR_STATE_BACKOFF && state_is_up (self->last_state))
     self->crashes_pending++;
   else if (state == ROADIE_SUPERVISOR_STATE_RUNNING && self->crashes_pending > 0)
-    send_restarted (self);
+    server_came_back (self);
   else if (state == ROADIE_SUPERVISOR_STATE_STOPPED || state == ROADIE_SUPERVISOR_STATE_STOPPING)
     self->crashes_pending = 0;
 
@@ -104,17 +143,21 @@ gave_up_cb (RoadieNotifier *self,
 
   if (self->application == NULL)
     return;
-  body = g_strdup_printf ("%s%s%s", message,
-                          error != NULL ? "\n" : "",
-                          error != NULL ? error : "");
+  if (error != NULL && g_strcmp0 (error, message) != 0)
+    body = g_strdup_printf ("%s\n%s", message, error);
+  else
+    body = g_strdup (message);
   g_notification_set_body (notification, body);
   g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_URGENT);
   g_notification_set_default_action (notification, "app.show");
   g_notification_add_button (notification, _("Restart"), "app.restart");
 
   self->crashes_pending = 0;
-  g_application_withdraw_notification (self->application, ROADIE_NOTIFICATION_RESTARTED);
-  self->last_shown_us = 0;
+  self->restarts_held = 0;
+  g_clear_handle_id (&self->coalesce_id, g_source_remove);
+  if (self->restarted_visible)
+    g_application_withdraw_notification (self->application, ROADIE_NOTIFICATION_RESTARTED);
+  self->restarted_visible = FALSE;
   g_application_send_notification (self->application, ROADIE_NOTIFICATION_GAVE_UP, notification);
 }
 
@@ -123,6 +166,7 @@ roadie_notifier_dispose (GObject *object)
 {
   RoadieNotifier *self = ROADIE_NOTIFIER (object);
 
+  g_clear_handle_id (&self->coalesce_id, g_source_remove);
   if (self->supervisor != NULL)
     {
       g_clear_signal_handler (&self->changed_handler, self->supervisor);
@@ -205,9 +249,9 @@ roadie_notifier_withdraw_restarts (RoadieNotifier *self)
 {
   g_return_if_fail (ROADIE_IS_NOTIFIER (self));
 
-  if (self->application == NULL || self->last_shown_us == 0)
+  if (self->application == NULL || !self->restarted_visible)
     return;
   g_application_withdraw_notification (self->application, ROADIE_NOTIFICATION_RESTARTED);
-  self->last_shown_us = 0;
-  self->crashes_shown = 0;
+  self->restarted_visible = FALSE;
+  self->restarts_shown = 0;
 }

@@ -1,9 +1,11 @@
-/* roadie-window.c: the main window: Start/Stop, Restart and the status.
+/* roadie-window.c: the main window: Start/Stop, Restart, the status, the
+ * live view, the connections and the log.
  *
- * Everything shown comes from the supervisor and is refreshed on its
- * "changed" signal; one short timer ticks only while an uptime or a restart
- * countdown is on screen. Commands never wait: the supervisor's start and
- * stop return at once and report back through "changed".
+ * Everything about the server comes from the supervisor and is refreshed on
+ * its "changed" signal; one short timer ticks only while an uptime or a
+ * restart countdown is on screen. Commands never wait: the supervisor's
+ * start and stop return at once and report back through "changed". The
+ * live view and the connections page are fed by the engine link.
  */
 #define _GNU_SOURCE /* sigabbrev_np () */
 #include "config.h"
@@ -13,7 +15,10 @@
 
 #include <glib/gi18n.h>
 
+#include "roadie-connections-view.h"
+#include "roadie-log-view.h"
 #include "roadie-service.h"
+#include "roadie-spectrum-view.h"
 #include "roadie-window.h"
 
 /* Fine enough for a seconds countdown, or a seconds uptime, not to skip a
@@ -35,7 +40,23 @@ struct _RoadieWindow
   guint                 tick_interval_ms;
 
   /* Template widgets */
-  AdwWindowTitle       *window_title;
+  AdwViewSwitcherTitle *switcher_title;
+  AdwViewStack         *view_stack;
+  GtkStack             *live_stack;
+  GtkWidget            *spectrum_box;
+  AdwStatusPage        *failed_page;
+  GtkWidget            *stopped_start_button;
+  GtkWidget            *failed_start_button;
+  GtkWidget            *connections_box;
+  GtkWidget            *log_box;
+  GtkWidget            *log_view;
+  GtkWidget            *spectrum_view;
+  GtkWidget            *connections_view;
+
+  RoadieEngineLink     *engine_link;
+  gulong                frame_handler;
+  gulong                analysis_handler;
+  gulong                stats_handler;
   GtkButton            *start_button;
   GtkButton            *restart_button;
   AdwToastOverlay      *toast_overlay;
@@ -400,7 +421,7 @@ update_details (RoadieWindow *self)
   GPid server_pid = roadie_supervisor_get_pid (self->supervisor);
   gint64 uptime_ms = roadie_supervisor_get_uptime_ms (self->supervisor);
 
-  adw_window_title_set_subtitle (self->window_title, basename != NULL ? basename : "");
+  adw_view_switcher_title_set_subtitle (self->switcher_title, basename != NULL ? basename : "");
   adw_preferences_group_set_description (self->details_group, path);
 
   if (server_pid > 0)
@@ -428,6 +449,10 @@ update_problems (RoadieWindow *self)
 
   if (error == NULL)
     error = self->command_error;
+  /* The "gave up" page says it already, with its action. */
+  if (roadie_supervisor_get_state (self->supervisor) == ROADIE_SUPERVISOR_STATE_FAILED
+      && !executable_is_unusable (self->supervisor))
+    error = NULL;
 
   if (error != NULL)
     {
@@ -444,6 +469,98 @@ update_problems (RoadieWindow *self)
                           error != NULL || self->control_api_problem != NULL);
 }
 
+/* The big area shows the live view whenever a server is (or is about to
+ * be) there; otherwise one status page with the one action that helps. */
+static void
+update_live_area (RoadieWindow          *self,
+                  RoadieSupervisorState  state)
+{
+  if (state == ROADIE_SUPERVISOR_STATE_FAILED)
+    {
+      const char *error = roadie_supervisor_get_last_error (self->supervisor);
+      const char *description = error != NULL
+                                ? error
+                                : _("The audio server kept stopping, so Roadie stopped restarting it.");
+
+      adw_status_page_set_description (self->failed_page, description);
+      gtk_stack_set_visible_child_name (self->live_stack, "failed");
+    }
+  else if (state == ROADIE_SUPERVISOR_STATE_STOPPED)
+    gtk_stack_set_visible_child_name (self->live_stack, "stopped");
+  else
+    gtk_stack_set_visible_child_name (self->live_stack, "spectrum");
+}
+
+/* What the live view says when it has nothing to draw, in the DJ's terms. */
+static void
+update_spectrum_idle (RoadieWindow *self)
+{
+  RoadieEngineAnalysis analysis = ROADIE_ENGINE_ANALYSIS_DISCONNECTED;
+  RoadieSupervisorState state = roadie_supervisor_get_state (self->supervisor);
+  RoadieSpectrumView *view = ROADIE_SPECTRUM_VIEW (self->spectrum_view);
+  g_autofree char *detail = NULL;
+
+  if (self->engine_link != NULL)
+    analysis = roadie_engine_link_get_analysis (self->engine_link);
+
+  switch (analysis)
+    {
+    case ROADIE_ENGINE_ANALYSIS_LIVE:
+      roadie_spectrum_view_set_idle (view, NULL, NULL);
+      return;
+
+    case ROADIE_ENGINE_ANALYSIS_WAITING:
+      roadie_spectrum_view_set_idle (view, _("Listening…"),
+                                     _("Connected to the audio server; its analysis is on the way."));
+      return;
+
+    case ROADIE_ENGINE_ANALYSIS_NO_AUDIO:
+      roadie_spectrum_view_set_idle (view, _("No Audio"),
+                                     _("The engine hears nothing. Check that music plays on the output it captures."));
+      return;
+
+    case ROADIE_ENGINE_ANALYSIS_NOT_ROADIE:
+      {
+        g_autofree char *path = roadie_supervisor_dup_executable_path (self->supervisor);
+        g_autofree char *name = path != NULL ? g_path_get_basename (path) : g_strdup (_("This server"));
+
+        /* Translators: %s is the audio server's program name, e.g. MismoDJ */
+        detail = g_strdup_printf (_("%s does not send a spectrum. Roadie still keeps it running."), name);
+        roadie_spectrum_view_set_idle (view, _("No Analysis From This Server"), detail);
+        return;
+      }
+
+    case ROADIE_ENGINE_ANALYSIS_STALLED:
+      roadie_spectrum_view_set_idle (view, _("Analysis Stopped"),
+                                     _("The audio server stopped sending frames."));
+      return;
+
+    case ROADIE_ENGINE_ANALYSIS_DISCONNECTED:
+    default:
+      break;
+    }
+
+  switch (state)
+    {
+    case ROADIE_SUPERVISOR_STATE_STARTING:
+      roadie_spectrum_view_set_idle (view, _("Starting…"), _("Waiting for the audio server to answer."));
+      break;
+
+    case ROADIE_SUPERVISOR_STATE_BACKOFF:
+      roadie_spectrum_view_set_idle (view, _("Restarting…"), _("The audio server will be back in a moment."));
+      break;
+
+    case ROADIE_SUPERVISOR_STATE_STOPPING:
+      roadie_spectrum_view_set_idle (view, _("Stopping…"), NULL);
+      break;
+
+    default:
+      roadie_spectrum_view_set_idle (view, _("Not Connected"),
+                                     _("Roadie cannot reach the audio server’s analysis."));
+      break;
+    }
+}
+
 static void
 roadie_window_refresh (RoadieWindow *self)
 {
@@ -451,6 +568,8 @@ roadie_window_refresh (RoadieWindow *self)
 
   update_commands (self, state);
   update_status_card (self, state);
+  update_live_area (self, state);
+  update_spectrum_idle (self);
   update_details (self);
   update_problems (self);
   if (state == ROADIE_SUPERVISOR_STATE_BACKOFF)
@@ -581,6 +700,18 @@ choose_executable_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+static void
+show_view_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  RoadieWindow *self = ROADIE_WINDOW (widget);
+  const char *name = g_variant_get_string (parameter, NULL);
+
+  if (adw_view_stack_get_child_by_name (self->view_stack, name) != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
 static GtkWidget *
 new_run_row (const char *title,
              const char *subtitle,
@@ -657,6 +788,17 @@ roadie_window_constructed (GObject *object)
   self->changed_handler = g_signal_connect_swapped (self->supervisor, "changed",
                                                     G_CALLBACK (roadie_window_refresh),
                                                     self);
+  self->spectrum_view = roadie_spectrum_view_new ();
+  gtk_widget_set_vexpand (self->spectrum_view, TRUE);
+  gtk_box_append (GTK_BOX (self->spectrum_box), self->spectrum_view);
+
+  self->connections_view = roadie_connections_view_new ();
+  gtk_box_append (GTK_BOX (self->connections_box), self->connections_view);
+
+  self->log_view = roadie_log_view_new (self->supervisor);
+  gtk_widget_set_vexpand (self->log_view, TRUE);
+  gtk_box_append (GTK_BOX (self->log_box), self->log_view);
+
   fill_run_group (self);
   roadie_window_refresh (self);
 }
@@ -667,6 +809,7 @@ roadie_window_dispose (GObject *object)
   RoadieWindow *self = ROADIE_WINDOW (object);
 
   g_clear_handle_id (&self->tick_id, g_source_remove);
+  roadie_window_set_engine_link (self, NULL);
   if (self->supervisor != NULL)
     g_clear_signal_handler (&self->changed_handler, self->supervisor);
   if (self->chooser != NULL)
@@ -766,7 +909,15 @@ roadie_window_class_init (RoadieWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/roadie/Roadie/roadie-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, live_stack);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, spectrum_box);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, failed_page);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, stopped_start_button);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, failed_start_button);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, connections_box);
+  gtk_widget_class_bind_template_child (widget_class, RoadieWindow, log_box);
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, start_button);
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, restart_button);
   gtk_widget_class_bind_template_child (widget_class, RoadieWindow, toast_overlay);
@@ -789,6 +940,11 @@ roadie_window_class_init (RoadieWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.restart", NULL, restart_action);
   gtk_widget_class_install_action (widget_class, "win.choose-executable", NULL, choose_executable_action);
 
+  gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-view", "s", "live");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-view", "s", "connections");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_ALT_MASK, "win.show-view", "s", "log");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.restart", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.restart", NULL);
 }
@@ -826,4 +982,58 @@ roadie_window_set_control_api_problem (RoadieWindow *self,
   if (self->supervisor != NULL)
     update_problems (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONTROL_API_PROBLEM]);
+}
+
+static void
+frame_cb (RoadieWindow          *self,
+          const RoadieLiveFrame *frame)
+{
+  roadie_spectrum_view_push_frame (ROADIE_SPECTRUM_VIEW (self->spectrum_view), frame);
+}
+
+static void
+stats_changed_cb (RoadieWindow *self)
+{
+  g_autoptr(JsonObject) stats = NULL;
+
+  if (self->engine_link != NULL)
+    stats = roadie_engine_link_dup_stats (self->engine_link);
+  roadie_connections_view_set_stats (ROADIE_CONNECTIONS_VIEW (self->connections_view), stats);
+}
+
+/* The live view and the connections page follow link; NULL detaches. */
+void
+roadie_window_set_engine_link (RoadieWindow     *self,
+                               RoadieEngineLink *link)
+{
+  g_return_if_fail (ROADIE_IS_WINDOW (self));
+  g_return_if_fail (link == NULL || ROADIE_IS_ENGINE_LINK (link));
+
+  if (self->engine_link == link)
+    return;
+
+  if (self->engine_link != NULL)
+    {
+      g_clear_signal_handler (&self->frame_handler, self->engine_link);
+      g_clear_signal_handler (&self->analysis_handler, self->engine_link);
+      g_clear_signal_handler (&self->stats_handler, self->engine_link);
+      g_clear_object (&self->engine_link);
+    }
+
+  if (link != NULL)
+    {
+      self->engine_link = g_object_ref (link);
+      self->frame_handler = g_signal_connect_swapped (link, "frame", G_CALLBACK (frame_cb), self);
+      self->analysis_handler = g_signal_connect_swapped (link, "notify::analysis",
+                                                         G_CALLBACK (update_spectrum_idle), self);
+      self->stats_handler = g_signal_connect_swapped (link, "stats-changed",
+                                                      G_CALLBACK (stats_changed_cb), self);
+    }
+
+  /* Not while the window is being torn down. */
+  if (self->spectrum_view != NULL && gtk_widget_get_parent (self->spectrum_view) != NULL)
+    {
+      update_spectrum_idle (self);
+      stats_changed_cb (self);
+    }
 }
