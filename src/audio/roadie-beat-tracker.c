@@ -32,16 +32,19 @@
 #define LOCAL_PERIOD_STEPS 4
 #define LOCAL_PERIOD_STEP 0.03
 #define LOCAL_PERIOD_MARGIN 1.1
+/* A grid jump of more than this part of a beat needs an alignment this
+ * much better than the grid's own. */
+#define PHASE_JUMP 0.15
+#define PHASE_SWITCH_MARGIN 1.25
 #define BREAKDOWN_RATIO 0.3
 #define PRIOR_CENTRE_BPM 120.0
 #define PRIOR_OCTAVES 1.5
 #define CONFIDENCE_DECAY_S 3.0
 /* Octave evidence, from the autocorrelations of the registers' onsets
  * (normalized: 1 is a perfect repeat). */
-#define KICK_PERIODIC 0.5
 #define KICK_PRESENT 0.3
-#define SUBDIVISION_RATIO 0.6
 #define HALF_BEAT_RATIO 0.8
+#define ACCENT_RATIO 0.6
 
 enum
 {
@@ -254,51 +257,35 @@ tempo_prior (RoadieBeatTracker *self,
   return exp (-0.5 * octaves * octaves / (PRIOR_OCTAVES * PRIOR_OCTAVES));
 }
 
-/* Whether the pulse at `lag` alternates strong and weak hits, repeating
- * only at twice the lag: the kick comes every other pulse and the loudness
- * of the hits (not just their timing) repeats only at 2 × lag. Then the
- * faster pulse is a subdivision (off-beat hats and bass between the kicks
- * of a slow four-on-the-floor), not the beat. */
-static gboolean
-pulse_is_subdivision (RoadieBeatTracker *self,
-                      double             lag)
-{
-  double kick = acf_near (self, STREAM_LOW, lag);
-  double kick_double = acf_near (self, STREAM_LOW, 2 * lag);
-
-  return kick_double >= KICK_PERIODIC
-         && kick < SUBDIVISION_RATIO * kick_double
-         && acf_near (self, STREAM_ACCENT, lag)
-            < SUBDIVISION_RATIO * acf_near (self, STREAM_ACCENT, 2 * lag);
-}
-
-/* Whether the half of `lag` is the beat: the register that carries the
- * groove repeats there as strongly as at the whole lag. That is the kick
- * when it repeats at either; otherwise (half-time grooves, whose kick and
- * snare come once a bar) the hats, whose accents mark the beat. */
+/* Whether half of `lag` is the beat rather than `lag` itself, from the
+ * register that carries the groove. With a kick (repeating at either),
+ * the half is the beat when the kick repeats there as strongly, or when
+ * the accents do: kick and snare alternating on the beats. Without one
+ * (half-time grooves, whose kick and snare come once a bar), the hats
+ * decide: their accents mark the beat, so the half is the beat when they
+ * repeat there as strongly, and eighths with accented beats are not. */
 static gboolean
 half_is_beat (RoadieBeatTracker *self,
               double             lag)
 {
-  guint stream = STREAM_HIGH;
+  double half = lag / 2;
 
-  if (lag / 2 < self->min_lag - 0.5)
-    return FALSE;
-  if (MAX (acf_near (self, STREAM_LOW, lag / 2), acf_near (self, STREAM_LOW, lag)) >= KICK_PRESENT)
-    stream = STREAM_LOW;
-  return acf_near (self, stream, lag / 2) >= HALF_BEAT_RATIO * acf_near (self, stream, lag);
+  if (MAX (acf_near (self, STREAM_LOW, half), acf_near (self, STREAM_LOW, lag)) >= KICK_PRESENT)
+    return acf_near (self, STREAM_LOW, half) >= HALF_BEAT_RATIO * acf_near (self, STREAM_LOW, lag)
+           || acf_near (self, STREAM_ACCENT, half) >= ACCENT_RATIO * acf_near (self, STREAM_ACCENT, lag);
+  return acf_near (self, STREAM_HIGH, half) >= HALF_BEAT_RATIO * acf_near (self, STREAM_HIGH, lag);
 }
 
 /* Octave errors: the comb over the whole onset function finds the right
- * periodicity but may land on half or twice the beat, where the registers
- * tell them apart. */
+ * periodicity but may land on half or twice the beat. One rule settles
+ * both ways, so going up and coming back down never disagree. */
 static double
 settle_octave (RoadieBeatTracker *self,
                double             lag)
 {
-  if (2 * lag <= self->max_lag_bpm + 0.5 && pulse_is_subdivision (self, lag))
+  if (2 * lag <= self->max_lag_bpm + 0.5 && !half_is_beat (self, 2 * lag))
     return 2 * lag;
-  if (half_is_beat (self, lag))
+  if (lag / 2 >= self->min_lag - 0.5 && half_is_beat (self, lag))
     return round (lag / 2);
   return lag;
 }
@@ -349,9 +336,26 @@ estimate_tempo (RoadieBeatTracker *self)
   self->tempo_confidence = CLAMP (acf_near (self, STREAM_ALL, self->period), 0.0, 1.0);
 }
 
-/* Aligns a comb of PHASE_BEATS teeth at the current period with the newest
- * onsets; returns the best offset back from the newest frame and stores
- * how much it stands out. */
+/* How well a comb of PHASE_BEATS teeth, `period` apart with the newest
+ * `offset` frames back, fits the onsets. */
+static double
+comb_fit (RoadieBeatTracker *self,
+          double             period,
+          double             offset)
+{
+  double score = 0, weight = 1;
+
+  for (guint k = 0; k < PHASE_BEATS; k++)
+    {
+      score += weight * tooth (self, offset + k * period);
+      /* Recent beats count most, so the grid follows a tempo change. */
+      weight *= 0.6;
+    }
+  return score;
+}
+
+/* Aligns the comb at a period with the newest onsets; returns the best
+ * offset back from the newest frame and stores how much it stands out. */
 static double
 estimate_phase (RoadieBeatTracker *self,
                 double             period,
@@ -365,14 +369,8 @@ estimate_phase (RoadieBeatTracker *self,
 
   for (int offset = MAX (from, 0); offset < to; offset++, steps++)
     {
-      double score = 0, weight = 1;
+      double score = comb_fit (self, period, offset);
 
-      for (guint k = 0; k < PHASE_BEATS; k++)
-        {
-          score += weight * tooth (self, offset + k * period);
-          /* Recent beats count most, so the grid follows a tempo change. */
-          weight *= 0.6;
-        }
       total += score;
       if (score > best)
         {
@@ -383,6 +381,30 @@ estimate_phase (RoadieBeatTracker *self,
   *contrast = total > 0 && steps > 0 ? best / (total / steps) : 0;
   *best_score = best;
   return best_offset;
+}
+
+/* Whether the grid already predicted should stay where it is although the
+ * best alignment lies elsewhere in the beat: a strong off-beat hit (the
+ * kick on "two-and" of a half-time groove) can briefly outscore the beat,
+ * and following it would drop or add a beat. The grid moves when the new
+ * alignment is clearly better, as after a tempo step. */
+static gboolean
+hold_grid (RoadieBeatTracker *self,
+           double             time_s,
+           double             offset,
+           double             best_score)
+{
+  double held_period, held_offset, jump;
+
+  if (self->next_beat < 0 || self->beat_period_s <= 0)
+    return FALSE;
+  held_period = self->beat_period_s * self->frame_rate;
+  held_offset = (time_s - self->latency_s - self->next_beat) * self->frame_rate;
+  held_offset -= held_period * floor (held_offset / held_period);
+  jump = fabs (offset - held_offset) / held_period;
+  jump = MIN (jump, 1.0 - jump);
+  return jump > PHASE_JUMP
+         && best_score < PHASE_SWITCH_MARGIN * comb_fit (self, held_period, held_offset);
 }
 
 /* Files one hop's onsets: the rings, the smoothed teeth, and (unless the
@@ -510,7 +532,8 @@ roadie_beat_tracker_push_strength (RoadieBeatTracker         *self,
        * the last beat had a hit: as the drums stop, older teeth alone (or
        * the pads) would pull the grid off the beat. */
       if (contrast > 1.3 && best_score >= 0.5 * self->phase_strength
-          && recent_peak >= 0.4 * self->peak_level)
+          && recent_peak >= 0.4 * self->peak_level
+          && !hold_grid (self, time_s, offset, best_score))
         {
           double grid;
 
