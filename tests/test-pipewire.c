@@ -11,7 +11,9 @@
  *    and capture once a node of that name appears;
  *  - --input-device with music linked into the virtual microphone (the
  *    default source): the engine hears it at the right tempo, while a
- *    default-mode engine beside it hears nothing.
+ *    default-mode engine beside it hears nothing;
+ *  - clicks played with pw-play (a long quantum, several hops at once):
+ *    every one shows in a frame's peak.
  * Then one engine in its default mode through the rest: the demo groove
  * played into the default sink with pw-play reaches the engine's frames
  * with audio, level and the right tempo; after `wpctl set-default` to the
@@ -24,6 +26,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 
@@ -48,6 +51,9 @@
 #define TEMPO_A            100.0
 #define TEMPO_B            140.0
 #define TEMPO_TOLERANCE    5.0
+/* Clicks: a 5 ms burst every half second, and the peak that reports one. */
+#define N_CLICKS           12
+#define CLICK_PEAK         0.3
 /* Long enough for the tracker to lock on a steady tempo. */
 #define LOCK_MS            8000
 
@@ -56,6 +62,7 @@ static GSubprocess *player;
 static char *track_path;           /* the demo groove, 124 BPM */
 static char *track_a_path;         /* TEMPO_A */
 static char *track_b_path;         /* TEMPO_B */
+static char *clicks_path;          /* N_CLICKS clicks after silence */
 
 /* --- the graph ------------------------------------------------------------------ */
 
@@ -121,6 +128,22 @@ write_straight (double bpm)
 
   write_stereo_wav (path, track->samples, track->n_samples, spec.sample_rate);
   roadie_test_track_free (track);
+
+  return g_steal_pointer (&path);
+}
+
+/* Half a second of silence, then N_CLICKS clicks half a second apart. */
+static char *
+write_clicks (void)
+{
+  g_autofree char *path = g_build_filename (roadie_test_tmpdir (), "clicks.wav", NULL);
+  gsize n = 24000 * (N_CLICKS + 2);
+  g_autofree float *mono = g_new0 (float, n);
+
+  for (guint click = 0; click < N_CLICKS; click++)
+    for (guint i = 0; i < 240; i++)
+      mono[24000 * (click + 1) + i] = 0.9f * sinf (2.0f * (float) G_PI * 2000.0f * i / 48000.0f);
+  write_stereo_wav (path, mono, n, 48000);
 
   return g_steal_pointer (&path);
 }
@@ -329,6 +352,40 @@ test_input_device (void)
   roadie_test_kill_process (microphone_player);
 }
 
+/* pw-play asks for a long quantum, several hops each: a click in any of
+ * them, not only the last before a frame, must show in a frame. */
+static void
+test_every_click_shows (void)
+{
+  g_autoptr(RoadieTestEngine) listening = roadie_test_engine_start (NULL);
+  g_autoptr(GSubprocess) clicker = NULL;
+  gint64 last_click_us = 0;
+  guint n_seen = 0;
+
+  /* Capturing (silence) before the first click. */
+  g_assert_cmpint (roadie_test_engine_wait_music (listening, 0, -1.0, AUDIO_TIMEOUT_MS), >=, 0);
+  clicker = play_file_into (SINK_A, clicks_path);
+  roadie_test_run_for ((N_CLICKS + 3) * 500);
+
+  for (guint i = 0; i < listening->frames->len; i++)
+    {
+      JsonObject *frame = g_ptr_array_index (listening->frames, i);
+      gint64 arrived_us = g_array_index (listening->arrived_us, gint64, i);
+
+      if (json_object_has_member (frame, "audio") || json_object_get_double_member (frame, "peak") < CLICK_PEAK)
+        continue;
+      /* One click may show in a couple of frames in a row. */
+      if (arrived_us - last_click_us > 250 * 1000)
+        n_seen++;
+      last_click_us = arrived_us;
+    }
+  g_test_message ("%u of %d clicks showed in a frame", n_seen, N_CLICKS);
+  /* Before frames kept the loudest hop, one click in four showed. */
+  g_assert_cmpuint (n_seen, >=, N_CLICKS - 1);
+  g_assert_cmpuint (n_seen, <=, N_CLICKS);
+  roadie_test_kill_process (clicker);
+}
+
 static void
 test_capture_default_sink (void)
 {
@@ -526,10 +583,12 @@ main (int   argc,
   track_path = write_groove ();
   track_a_path = write_straight (TEMPO_A);
   track_b_path = write_straight (TEMPO_B);
+  clicks_path = write_clicks ();
 
   g_test_add_func ("/roadie/pipewire/source-named-sink", test_source_named_sink);
   g_test_add_func ("/roadie/pipewire/source-missing", test_source_missing);
   g_test_add_func ("/roadie/pipewire/input-device", test_input_device);
+  g_test_add_func ("/roadie/pipewire/every-click-shows", test_every_click_shows);
   g_test_add_func ("/roadie/pipewire/capture-default-sink", test_capture_default_sink);
   g_test_add_func ("/roadie/pipewire/default-switch", test_default_switch);
   g_test_add_func ("/roadie/pipewire/never-the-microphone", test_never_the_microphone);
@@ -540,5 +599,6 @@ main (int   argc,
   g_free (track_path);
   g_free (track_a_path);
   g_free (track_b_path);
+  g_free (clicks_path);
   return status;
 }

@@ -41,6 +41,7 @@ struct _RoadieAudioFeed
   float               *pace_buffer;
 
   RoadieAnalysisFrame  latest;
+  guint                hops_since_frame;
   gboolean             beat_pending;
   double               beat_time_s;
   gint64               last_audio_us;
@@ -52,8 +53,22 @@ on_hop (const RoadieAnalysisFrame *frame,
         gpointer                   user_data)
 {
   RoadieAudioFeed *self = user_data;
+  RoadieAnalysisFrame merged = *frame;
 
-  self->latest = *frame;
+  /* Often more than one hop lands between two frames (a 1024-sample
+   * quantum brings two at once, and 94 hops a second outrun 60 frames):
+   * a frame keeps the loudest of them, or a kick or a click in any hop
+   * but the last would never be shown. */
+  if (self->hops_since_frame > 0)
+    {
+      merged.rms = MAX (merged.rms, self->latest.rms);
+      merged.peak = MAX (merged.peak, self->latest.peak);
+      merged.onset = MAX (merged.onset, self->latest.onset);
+      for (guint i = 0; i < MIN (merged.n_bands, self->latest.n_bands); i++)
+        merged.bands[i] = MAX (merged.bands[i], self->latest.bands[i]);
+    }
+  self->latest = merged;
+  self->hops_since_frame++;
   if (frame->beat)
     {
       self->beat_pending = TRUE;
@@ -253,10 +268,12 @@ roadie_audio_feed_take_frame (RoadieAudioFeed     *self,
       frame->n_bands = self->latest.n_bands > 0 ? self->latest.n_bands : 32;
       frame->has_audio = FALSE;
       self->beat_pending = FALSE;
+      self->hops_since_frame = 0;
       return;
     }
 
   *frame = self->latest;
+  self->hops_since_frame = 0;
   frame->has_audio = TRUE;
   frame->beat = self->beat_pending;
   if (self->beat_pending)
