@@ -45,6 +45,8 @@
 #define KICK_PRESENT 0.3
 #define HALF_BEAT_RATIO 0.8
 #define ACCENT_RATIO 0.6
+#define DOTTED_MIN 0.15
+#define DOTTED_RATIO 1.5
 
 enum
 {
@@ -276,13 +278,39 @@ half_is_beat (RoadieBeatTracker *self,
   return acf_near (self, STREAM_HIGH, half) >= HALF_BEAT_RATIO * acf_near (self, STREAM_HIGH, lag);
 }
 
+/* The register that carries the groove at `lag`: the kick when it repeats
+ * there or at twice the lag, the hats otherwise. */
+static guint
+groove_register (RoadieBeatTracker *self,
+                 double             lag)
+{
+  if (MAX (acf_near (self, STREAM_LOW, lag), acf_near (self, STREAM_LOW, 2 * lag)) >= KICK_PRESENT)
+    return STREAM_LOW;
+  return STREAM_HIGH;
+}
+
 /* Octave errors: the comb over the whole onset function finds the right
- * periodicity but may land on half or twice the beat. One rule settles
- * both ways, so going up and coming back down never disagree. */
+ * periodicity but may land on half or twice the beat, or on a dotted beat
+ * (a kick on one and on "two-and" repeats every beat and a half). One rule
+ * settles each octave both ways, so going up and coming back down never
+ * disagree. */
 static double
 settle_octave (RoadieBeatTracker *self,
                double             lag)
 {
+  double two_thirds = lag * 2 / 3;
+
+  /* A dotted period: the groove's register repeats clearly more often at
+   * two thirds of it. */
+  if (two_thirds >= self->min_lag - 0.5)
+    {
+      guint stream = groove_register (self, two_thirds);
+      double at_dotted = acf_near (self, stream, lag);
+      double at_beat = acf_near (self, stream, two_thirds);
+
+      if (at_beat >= DOTTED_MIN && at_beat >= DOTTED_RATIO * MAX (at_dotted, 0.0))
+        lag = round (two_thirds);
+    }
   if (2 * lag <= self->max_lag_bpm + 0.5 && !half_is_beat (self, 2 * lag))
     return 2 * lag;
   if (lag / 2 >= self->min_lag - 0.5 && half_is_beat (self, lag))
