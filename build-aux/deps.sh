@@ -29,6 +29,11 @@ ROADIE_DEPS_TEST=(
   python3-websockets aubio-tools libxml2-utils librsvg2-bin
 )
 
+# The i18n suite shows the window in German: these locales must exist.
+# The locales package provides /etc/locale.gen and locale-gen.
+ROADIE_DEPS_TEST+=(locales)
+ROADIE_TEST_LOCALES=(de_DE.UTF-8)
+
 ROADIE_MESON_MIN=1.0
 
 roadie_deps_log ()
@@ -68,13 +73,13 @@ roadie_deps_apt ()
 # roadie_deps_ensure SET... where SET is "build" or "test".
 roadie_deps_ensure ()
 {
-  local set
+  local set want_locales=0
   local -a wanted=() missing=()
 
   for set in "$@"; do
     case "$set" in
       build) wanted+=("${ROADIE_DEPS_BUILD[@]}") ;;
-      test)  wanted+=("${ROADIE_DEPS_TEST[@]}") ;;
+      test)  wanted+=("${ROADIE_DEPS_TEST[@]}"); want_locales=1 ;;
       *)     roadie_deps_log "unknown package set '$set' (use build or test)"; return 2 ;;
     esac
   done
@@ -113,7 +118,56 @@ roadie_deps_ensure ()
     fi
   fi
 
+  if (( want_locales )); then
+    roadie_deps_ensure_locales || return 1
+  fi
   roadie_deps_check_meson
+}
+
+# Runs "$@" as root: directly, or through sudo (no password prompt without
+# a terminal), like roadie_deps_apt.
+roadie_deps_as_root ()
+{
+  if [[ $(id -u) -eq 0 ]]; then
+    "$@" </dev/null
+  elif ! command -v sudo >/dev/null 2>&1; then
+    return 2
+  elif [[ -t 0 ]]; then
+    sudo "$@"
+  else
+    sudo -n "$@" </dev/null
+  fi
+}
+
+# Generates the locales of ROADIE_TEST_LOCALES that `locale -a` lacks
+# (it lists de_DE.UTF-8 as de_DE.utf8).
+roadie_deps_ensure_locales ()
+{
+  local loc pattern
+  local -a missing=()
+
+  for loc in "${ROADIE_TEST_LOCALES[@]}"; do
+    if ! locale -a 2>/dev/null | grep -qixF "${loc%%.*}.utf8"; then
+      missing+=("$loc")
+    fi
+  done
+  if (( ${#missing[@]} == 0 )); then
+    return 0
+  fi
+  roadie_deps_log "generating the locales ${missing[*]} (for the i18n tests)"
+  for loc in "${missing[@]}"; do
+    pattern=${loc//./\\.}
+    if grep -qE "^[#[:space:]]*${pattern} " /etc/locale.gen 2>/dev/null; then
+      roadie_deps_as_root sed -i -E "s/^[#[:space:]]*(${pattern} )/\\1/" /etc/locale.gen || return 1
+    else
+      roadie_deps_as_root sh -c "echo '$loc UTF-8' >> /etc/locale.gen" || return 1
+    fi
+  done
+  if ! roadie_deps_as_root locale-gen; then
+    roadie_deps_log "could not generate ${missing[*]}. As root, run:"
+    roadie_deps_log "  sed -i 's/^# *de_DE.UTF-8/de_DE.UTF-8/' /etc/locale.gen && locale-gen"
+    return 1
+  fi
 }
 
 roadie_deps_check_meson ()
