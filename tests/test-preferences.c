@@ -357,6 +357,16 @@ check_bounds (Prefs      *prefs,
 }
 
 static void
+assert_string_setting (GSettings  *settings,
+                       const char *key,
+                       const char *expected)
+{
+  g_autofree char *value = g_settings_get_string (settings, key);
+
+  g_assert_cmpstr (value, ==, expected);
+}
+
+static void
 test_rows_write_through (void)
 {
   const char * const *schema_ids = all_schema_ids ();
@@ -395,15 +405,15 @@ test_rows_write_through (void)
   g_assert_false (g_settings_get_boolean (prefs.gsettings, "auto-restart"));
 
   adw_combo_row_set_selected (ADW_COMBO_ROW (row (&prefs, MAIN_SCHEMA_ID, "engine-capture")), 3);
-  g_assert_cmpstr (g_settings_get_string (prefs.gsettings, "engine-capture"), ==, "demo");
+  assert_string_setting (prefs.gsettings, "engine-capture", "demo");
   g_settings_set_string (prefs.gsettings, "engine-capture", "input-device");
   g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (row (&prefs, MAIN_SCHEMA_ID, "engine-capture"))), ==, 1);
 
   /* Entries write on apply; a string list is typed shell-style. */
   gtk_editable_set_text (GTK_EDITABLE (row (&prefs, MAIN_SCHEMA_ID, "engine-bind")), "0.0.0.0");
-  g_assert_cmpstr (g_settings_get_string (prefs.gsettings, "engine-bind"), ==, "127.0.0.1");
+  assert_string_setting (prefs.gsettings, "engine-bind", "127.0.0.1");
   g_signal_emit_by_name (row (&prefs, MAIN_SCHEMA_ID, "engine-bind"), "apply");
-  g_assert_cmpstr (g_settings_get_string (prefs.gsettings, "engine-bind"), ==, "0.0.0.0");
+  assert_string_setting (prefs.gsettings, "engine-bind", "0.0.0.0");
 
   arguments = row (&prefs, MAIN_SCHEMA_ID, "arguments");
   gtk_editable_set_text (GTK_EDITABLE (arguments), "--port 9 --name 'DJ Alice'");
