@@ -370,6 +370,35 @@ test_app_live_view (void)
   g_settings_reset (fixture.settings, "engine-capture");
 }
 
+static gboolean
+accels_contain (const char *action,
+                const char *accel)
+{
+  g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture.app), action);
+
+  return accels != NULL && g_strv_contains ((const char * const *) accels, accel);
+}
+
+/* The shortcuts, and the shortcuts window behind Ctrl+?. */
+static void
+test_app_shortcuts (void)
+{
+  GtkWindow *window;
+
+  roadie_test_allow_roadie_warnings ();
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture.app), "show", NULL);
+  g_assert_true (roadie_test_wait_until (window_is_mapped, NULL, 10000));
+  window = gtk_application_get_active_window (GTK_APPLICATION (fixture.app));
+
+  g_assert_true (accels_contain ("app.quit", "<Control>q"));
+  g_assert_true (accels_contain ("app.preferences", "<Control>comma"));
+  g_assert_true (accels_contain ("win.show-help-overlay", "<Control>question"));
+  g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)));
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (fixture.app), "preferences"));
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (fixture.app), "show"));
+}
+
 /* With "run in background", closing the window while the server runs
  * hides it; the server stays up; app.show brings the same window back;
  * closing it with the server stopped quits and leaves nothing running. */
@@ -453,6 +482,7 @@ main (int   argc,
   g_test_add_func ("/roadie/app/remote-commands", test_app_remote_commands);
   g_test_add_func ("/roadie/app/crash-notifications", test_app_crash_notifications);
   g_test_add_func ("/roadie/app/live-view", test_app_live_view);
+  g_test_add_func ("/roadie/app/shortcuts", test_app_shortcuts);
   g_test_add_func ("/roadie/app/background", test_app_background);
 
   roadie_test_capture_log ();

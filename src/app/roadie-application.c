@@ -23,6 +23,7 @@
 #include "roadie-application.h"
 #include "roadie-engine-link.h"
 #include "roadie-notifier.h"
+#include "roadie-paths.h"
 #include "roadie-preferences-window.h"
 #include "roadie-tray.h"
 #include "roadie-window.h"
@@ -441,6 +442,15 @@ roadie_application_startup (GApplication *application)
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
+
+  /* The icons when Roadie runs from its build tree or an unusual prefix. */
+  {
+    g_autofree char *icon_dir = roadie_paths_find_icon_dir ();
+
+    if (icon_dir != NULL && gdk_display_get_default () != NULL)
+      gtk_icon_theme_add_search_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
+                                      icon_dir);
+  }
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit",
                                          (const char *[]) { "<Control>q", NULL });
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",

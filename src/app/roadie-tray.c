@@ -11,6 +11,7 @@
 #include <gtk/gtk.h>
 
 #include "roadie-service.h"
+#include "roadie-paths.h"
 #include "roadie-tray.h"
 
 #define TRAY_ID               "io.github.roadie.Roadie"
@@ -664,8 +665,15 @@ item_get_property (GDBusConnection  *connection,
     return g_variant_new_string (self->icon_name);
   if (g_str_equal (property_name, "AttentionIconName"))
     return g_variant_new_string (self->attention_icon_name);
-  if (g_str_equal (property_name, "IconThemePath") ||
-      g_str_equal (property_name, "OverlayIconName") ||
+  if (g_str_equal (property_name, "IconThemePath"))
+    {
+      /* Where the state icons are when Roadie is not installed in a
+       * prefix the host's icon theme searches (build tree, /opt). */
+      g_autofree char *icon_dir = roadie_paths_find_icon_dir ();
+
+      return g_variant_new_string (icon_dir != NULL ? icon_dir : "");
+    }
+  if (g_str_equal (property_name, "OverlayIconName") ||
       g_str_equal (property_name, "AttentionMovieName"))
     return g_variant_new_string ("");
   if (g_str_equal (property_name, "IconPixmap") ||
