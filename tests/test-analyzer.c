@@ -355,6 +355,105 @@ test_tracker_silence (void)
   g_assert_cmpfloat (roadie_beat_tracker_get_confidence (tracker), ==, 0);
 }
 
+/* Pulses of the registers on a grid of eighths at `eighth_s`: the whole
+ * onset function sees every eighth alike, the registers tell the beat. */
+typedef struct
+{
+  float kick_on_beat, kick_off_beat;
+  float hat_on_beat, hat_off_beat;
+  float accent_on_beat, accent_off_beat;  /* how loud, all bands */
+} Groove;
+
+static float
+tracker_bpm_for (const Groove *groove,
+                 double        beat_s)
+{
+  g_autoptr(RoadieBeatTracker) tracker = roadie_beat_tracker_new (100.0, 0.0);
+  guint half_beat = (guint) round (beat_s * 100 / 2);
+
+  for (guint i = 1; i <= 2000; i++)
+    {
+      RoadieOnsetStrength onset = { 0.01f, 0.0f, 0.0f, 0.01f };
+
+      if (i % half_beat == 0)
+        {
+          gboolean on_beat = (i / half_beat) % 2 == 0;
+
+          onset.all = 1.0f;
+          onset.low = on_beat ? groove->kick_on_beat : groove->kick_off_beat;
+          onset.high = on_beat ? groove->hat_on_beat : groove->hat_off_beat;
+          onset.accent = on_beat ? groove->accent_on_beat : groove->accent_off_beat;
+        }
+      roadie_beat_tracker_push_strength (tracker, i / 100.0, &onset, NULL);
+    }
+  return roadie_beat_tracker_get_bpm (tracker);
+}
+
+/* The octave is the registers' call: a kick on every other eighth with
+ * weak hits between makes those eighths a subdivision (60 BPM, not 120);
+ * a kick on every eighth makes them beats; without a kick, hats accented
+ * on every other eighth mark the beat, and even hats make each one a beat. */
+static void
+test_tracker_octave (void)
+{
+  const Groove slow_four = { 1.0f, 0.2f, 0.0f, 0.5f, 1.0f, 0.25f };
+  const Groove fast_four = { 1.0f, 1.0f, 0.0f, 0.5f, 1.0f, 1.0f };
+  const Groove accented_hats = { 0.0f, 0.0f, 1.0f, 0.4f, 1.0f, 0.4f };
+  const Groove even_hats = { 0.0f, 0.0f, 1.0f, 1.0f, 1.0f, 1.0f };
+
+  g_assert_cmpfloat_with_epsilon (tracker_bpm_for (&slow_four, 1.0), 60, 1.5);
+  g_assert_cmpfloat_with_epsilon (tracker_bpm_for (&fast_four, 1.0), 120, 2.5);
+  g_assert_cmpfloat_with_epsilon (tracker_bpm_for (&accented_hats, 0.7), 60 / 0.7, 2.0);
+  g_assert_cmpfloat_with_epsilon (tracker_bpm_for (&even_hats, 1.4), 2 * 60 / 1.4, 2.0);
+}
+
+/* Other FFT sizes (roadie-engine --fft-size) keep the hop and the tempo;
+ * a hop never exceeds the FFT. */
+static void
+test_fft_sizes (void)
+{
+  const guint sizes[] = { 512, 1024, 4096 };
+  gsize n;
+  g_autofree float *clicks = make_clicks (48000, 12, 125, &n);
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      RoadieAnalyzerConfig config = { 48000, sizes[i], 0, N_BANDS };
+      g_autoptr(RoadieAnalyzer) analyzer = roadie_analyzer_new (&config);
+      Stats stats = { 0 };
+
+      g_assert_cmpuint (roadie_analyzer_get_fft_size (analyzer), ==, sizes[i]);
+      g_assert_cmpuint (roadie_analyzer_get_hop_size (analyzer), ==, 512);
+      roadie_analyzer_process (analyzer, clicks, n, collect, &stats);
+      g_test_message ("fft %u: %.2f BPM, %u beats", sizes[i], stats.last.bpm, stats.beats);
+      g_assert_cmpfloat_with_epsilon (stats.last.bpm, 125, 125 * 0.02);
+      g_assert_cmpuint (stats.beats, >=, 15);
+    }
+}
+
+/* Music, then digital silence: the silent hops (no FFT) read as the floor
+ * and rise nothing; the grid runs on a while, then stops. */
+static void
+test_silence_after_music (void)
+{
+  gsize n;
+  g_autofree float *clicks = make_clicks (44100, 12, 125, &n);
+  g_autofree float *zeros = g_new0 (float, 44100 * 20);
+  RoadieAnalyzerConfig config = { 44100, 0, 0, N_BANDS };
+  g_autoptr(RoadieAnalyzer) analyzer = roadie_analyzer_new (&config);
+  Stats music = { 0 }, silence = { 0 };
+
+  roadie_analyzer_process (analyzer, clicks, n, collect, &music);
+  roadie_analyzer_process (analyzer, zeros, 44100 * 20, collect, &silence);
+  g_assert_cmpuint (music.beats, >=, 15);
+  g_assert_cmpfloat (silence.last.rms, ==, 0);
+  g_assert_cmpfloat (silence.last.onset, ==, 0);
+  for (guint b = 0; b < N_BANDS; b++)
+    g_assert_cmpfloat (silence.last.bands[b], ==, 0);
+  g_assert_false (silence.last.beat);
+  g_assert_cmpfloat (silence.last.confidence, <, 0.05);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -370,6 +469,9 @@ main (int   argc,
   g_test_add_func ("/roadie/analyzer/frame-json", test_frame_json);
   g_test_add_func ("/roadie/beat-tracker/pulses", test_tracker_pulses);
   g_test_add_func ("/roadie/beat-tracker/silence", test_tracker_silence);
+  g_test_add_func ("/roadie/beat-tracker/octave", test_tracker_octave);
+  g_test_add_func ("/roadie/analyzer/fft-sizes", test_fft_sizes);
+  g_test_add_func ("/roadie/analyzer/silence-after-music", test_silence_after_music);
 
   return g_test_run ();
 }
