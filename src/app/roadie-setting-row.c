@@ -139,20 +139,40 @@ key_bounds (GSettingsSchemaKey *schema_key,
       return;
     }
 
+  /* No <range>: what the type holds (doubles: what a spin button can show). */
+  *lower = -G_MAXDOUBLE;
+  *upper = G_MAXDOUBLE;
   if (g_variant_type_equal (type, G_VARIANT_TYPE_INT32))
-    *lower = G_MININT32, *upper = G_MAXINT32;
+    {
+      *lower = G_MININT32;
+      *upper = G_MAXINT32;
+    }
   else if (g_variant_type_equal (type, G_VARIANT_TYPE_UINT32))
-    *lower = 0, *upper = G_MAXUINT32;
-  else if (g_variant_type_equal (type, G_VARIANT_TYPE_INT64) || g_variant_type_equal (type, G_VARIANT_TYPE_UINT64))
-    *lower = g_variant_type_equal (type, G_VARIANT_TYPE_INT64) ? -9007199254740992.0 : 0, *upper = 9007199254740992.0;
+    {
+      *lower = 0;
+      *upper = G_MAXUINT32;
+    }
   else if (g_variant_type_equal (type, G_VARIANT_TYPE_INT16))
-    *lower = G_MININT16, *upper = G_MAXINT16;
+    {
+      *lower = G_MININT16;
+      *upper = G_MAXINT16;
+    }
   else if (g_variant_type_equal (type, G_VARIANT_TYPE_UINT16))
-    *lower = 0, *upper = G_MAXUINT16;
+    {
+      *lower = 0;
+      *upper = G_MAXUINT16;
+    }
   else if (g_variant_type_equal (type, G_VARIANT_TYPE_BYTE))
-    *lower = 0, *upper = G_MAXUINT8;
-  else
-    *lower = -G_MAXDOUBLE, *upper = G_MAXDOUBLE;
+    {
+      *lower = 0;
+      *upper = G_MAXUINT8;
+    }
+  else if (g_variant_type_equal (type, G_VARIANT_TYPE_INT64) || g_variant_type_equal (type, G_VARIANT_TYPE_UINT64))
+    {
+      /* Whole numbers a double holds exactly. */
+      *lower = g_variant_type_equal (type, G_VARIANT_TYPE_INT64) ? -9007199254740992.0 : 0;
+      *upper = 9007199254740992.0;
+    }
 }
 
 static gboolean
