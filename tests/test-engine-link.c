@@ -218,6 +218,9 @@ stop_server (Fixture *fixture)
   g_assert_true (roadie_test_wait_until (is_stopped, fixture, 10000));
 }
 
+/* 20 frames a second rather than 60: under AddressSanitizer's slow
+ * unwinder a test that cannot keep up would never leave libsoup's read
+ * loop. */
 static void
 test_live (Fixture       *fixture,
            gconstpointer  data)
@@ -227,7 +230,7 @@ test_live (Fixture       *fixture,
   GPid pid;
 
   use_server (fixture, roadie_test_engine (),
-              "--browser-port", "0", "--dj-port", "0", "--input", "demo", NULL);
+              "--browser-port", "0", "--dj-port", "0", "--input", "demo", "--fps", "20", NULL);
 
   /* Nothing runs, nothing is linked. */
   g_assert_cmpint (roadie_engine_link_get_analysis (fixture->link), ==, ROADIE_ENGINE_ANALYSIS_DISCONNECTED);
@@ -245,7 +248,7 @@ test_live (Fixture       *fixture,
     g_error ("the demo's tempo never came near 124 BPM (last %.1f after %u frames)",
              fixture->last_bpm, fixture->n_frames);
   g_assert_cmpuint (fixture->max_bands, >, 8);
-  g_assert_cmpuint (fixture->n_frames, >, 50);
+  g_assert_cmpuint (fixture->n_frames, >, 20);
 
   g_assert_true (roadie_test_wait_until (has_stats, fixture, IO_TIMEOUT_MS));
   g_assert_cmpuint (fixture->n_stats_changed, >=, 1);
@@ -274,7 +277,7 @@ test_live (Fixture       *fixture,
   /* Another port next time: the link reads it again. */
   fixture->port = roadie_test_free_port ();
   use_server (fixture, roadie_test_engine (),
-              "--browser-port", "0", "--dj-port", "0", "--input", "demo", NULL);
+              "--browser-port", "0", "--dj-port", "0", "--input", "demo", "--fps", "20", NULL);
   frames_before = fixture->n_frames;
   start_server (fixture);
   wait_for_analysis (fixture, ROADIE_ENGINE_ANALYSIS_LIVE, START_TIMEOUT_MS);

@@ -350,6 +350,7 @@ build_link (RoadieWsClient *client,
             const char     *url)
 {
   JsonObject *link;
+  JsonNode *node;
   gint64 next_retry_ms;
 
   if (client == NULL)
@@ -364,7 +365,9 @@ build_link (RoadieWsClient *client,
     json_object_set_int_member (link, "next_retry_ms", next_retry_ms);
   else
     json_object_set_null_member (link, "next_retry_ms");
-  return json_node_init_object (json_node_alloc (), link);
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, link);
+  return node;
 }
 
 static char *
