@@ -23,10 +23,19 @@ static const RoadieTestTrackSpec specs[] = {
   { "swung-96", "swung", 44100, DURATION, 96, 0, 0, ROADIE_TEST_GROOVE_SWUNG, -3, 0, 0, 0, 10 },
   { "swung-112", "swung", 48000, DURATION, 112, 0, 0, ROADIE_TEST_GROOVE_SWUNG, -3, 0, 0, 0, 11 },
   { "swung-132", "swung", 44100, DURATION, 132, 0, 0, ROADIE_TEST_GROOVE_SWUNG, -3, 0, 0, 0, 12 },
+  /* Every groove at the ends of the range too, not only the straight one:
+   * a fast swing or syncopation is easily halved, a slow one doubled, and
+   * a half-time kick on one and "two-and" repeats every beat and a half. */
+  { "swung-68", "swung", 48000, DURATION, 68, 0, 0, ROADIE_TEST_GROOVE_SWUNG, -3, 0, 0, 0, 28 },
+  { "swung-176", "swung", 48000, DURATION, 176, 0, 0, ROADIE_TEST_GROOVE_SWUNG, -3, 0, 0, 0, 29 },
   { "syncopated-100", "syncopated", 48000, DURATION, 100, 0, 0, ROADIE_TEST_GROOVE_SYNCOPATED, -3, 0, 0, 0, 13 },
   { "syncopated-128", "syncopated", 44100, DURATION, 128, 0, 0, ROADIE_TEST_GROOVE_SYNCOPATED, -3, 0, 0, 0, 14 },
+  { "syncopated-72", "syncopated", 44100, DURATION, 72, 0, 0, ROADIE_TEST_GROOVE_SYNCOPATED, -3, 0, 0, 0, 30 },
+  { "syncopated-164", "syncopated", 44100, DURATION, 164, 0, 0, ROADIE_TEST_GROOVE_SYNCOPATED, -3, 0, 0, 0, 31 },
   { "half-time-85", "half-time", 44100, DURATION, 85, 0, 0, ROADIE_TEST_GROOVE_HALF_TIME, -3, 0, 0, 0, 15 },
   { "half-time-140", "half-time", 48000, DURATION, 140, 0, 0, ROADIE_TEST_GROOVE_HALF_TIME, -3, 0, 0, 0, 16 },
+  { "half-time-107", "half-time", 44100, DURATION, 107, 0, 0, ROADIE_TEST_GROOVE_HALF_TIME, -3, 0, 0, 0, 32 },
+  { "half-time-122", "half-time", 48000, DURATION, 122, 0, 0, ROADIE_TEST_GROOVE_HALF_TIME, -3, 0, 0, 0, 33 },
   { "drift-118-128", "drift", 48000, DURATION, 118, 128, 0, ROADIE_TEST_GROOVE_STRAIGHT, -3, 0, 0, 0, 17 },
   { "drift-100-94", "drift", 44100, DURATION, 100, 94, 0, ROADIE_TEST_GROOVE_SYNCOPATED, -3, 0, 0, 0, 18 },
   { "step-120-132", "step", 44100, DURATION, 120, 132, 13, ROADIE_TEST_GROOVE_STRAIGHT, -3, 0, 0, 0, 19 },

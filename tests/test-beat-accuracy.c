@@ -119,6 +119,27 @@ test_generated_tracks (void)
     }
   g_test_message ("mean F %.3f, tempo within 4%% on %u of %u tracks",
                   f_sum / n_specs, tempo_ok, n_specs);
+  /* By family, in the order they first appear. */
+  for (guint i = 0; i < n_specs; i++)
+    {
+      double family_f = 0;
+      guint n = 0, family_tempo_ok = 0;
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < i && !seen; j++)
+        seen = g_str_equal (specs[j].family, specs[i].family);
+      if (seen)
+        continue;
+      for (guint j = i; j < n_specs; j++)
+        if (g_str_equal (specs[j].family, specs[i].family))
+          {
+            family_f += results[j].f;
+            family_tempo_ok += results[j].tempo_error <= 0.04;
+            n++;
+          }
+      g_test_message ("%-11s F %.3f, tempo right on %u of %u", specs[i].family,
+                      family_f / n, family_tempo_ok, n);
+    }
 
   for (guint i = 0; i < n_specs; i++)
     {
