@@ -368,42 +368,44 @@ analyze_hop (RoadieAnalyzer        *self,
   self->hop_peak = 0;
 }
 
-/* Sum of squares and largest magnitude of n samples. Eight independent
- * lanes of squares, so the compiler can keep them in vector registers
- * instead of waiting on one running sum per sample: this was most of a
- * silent hop. */
+/* Sum of squares and largest magnitude of n samples, in four independent
+ * lanes of squares: no lane waits on another's running sum, and the four
+ * side by side fit one vector register. This was most of a silent hop. */
 static void
 chunk_level (const float *samples,
              guint        n,
              float       *energy,
              float       *peak)
 {
-  float lane_energy[8] = { 0 }, lane_peak[8] = { 0 };
+  float e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+  float p0 = 0, p1 = 0, p2 = 0, p3 = 0;
   guint i = 0;
 
-  for (; i + 8 <= n; i += 8)
-    for (guint l = 0; l < 8; l++)
-      {
-        float square = samples[i + l] * samples[i + l];
+  for (; i + 4 <= n; i += 4)
+    {
+      float s0 = samples[i] * samples[i];
+      float s1 = samples[i + 1] * samples[i + 1];
+      float s2 = samples[i + 2] * samples[i + 2];
+      float s3 = samples[i + 3] * samples[i + 3];
 
-        lane_energy[l] += square;
-        lane_peak[l] = lane_peak[l] > square ? lane_peak[l] : square;
-      }
+      e0 += s0;
+      e1 += s1;
+      e2 += s2;
+      e3 += s3;
+      p0 = p0 > s0 ? p0 : s0;
+      p1 = p1 > s1 ? p1 : s1;
+      p2 = p2 > s2 ? p2 : s2;
+      p3 = p3 > s3 ? p3 : s3;
+    }
   for (; i < n; i++)
     {
       float square = samples[i] * samples[i];
 
-      lane_energy[0] += square;
-      lane_peak[0] = MAX (lane_peak[0], square);
+      e0 += square;
+      p0 = MAX (p0, square);
     }
-  *energy = 0;
-  *peak = 0;
-  for (guint l = 0; l < 8; l++)
-    {
-      *energy += lane_energy[l];
-      *peak = MAX (*peak, lane_peak[l]);
-    }
-  *peak = sqrtf (*peak);
+  *energy = (e0 + e1) + (e2 + e3);
+  *peak = sqrtf (MAX (MAX (p0, p1), MAX (p2, p3)));
 }
 
 void
