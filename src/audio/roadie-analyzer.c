@@ -2,9 +2,13 @@
  *
  * Each hop: the newest fft_size samples through a Hann window and FFTW's
  * real FFT; power summed into log-spaced display bands; a separate fixed
- * log filterbank, log-compressed, whose positive change (spectral flux) is
- * the onset strength; that feeds the beat tracker. Every buffer and the
- * FFT plan are made in roadie_analyzer_new, so processing never allocates.
+ * log filterbank whose positive change (spectral flux) is the onset
+ * strength, twice over: log-compressed and kick-weighted to place the
+ * beats, and whitened (each band over its own running peak) to compare
+ * registers and accents for the tempo's octave. Those feed the beat
+ * tracker. A window of digital silence skips all that and reads as the
+ * floor. Every buffer and the FFT plan are made in roadie_analyzer_new, so
+ * processing never allocates.
  */
 #include "config.h"
 
@@ -20,7 +24,11 @@
  * tracker's windows, set in seconds, see the same music. */
 #define DEFAULT_HOP_S (512.0 / 48000.0)
 /* Default FFT: the power of two covering 40 ms (2048 at 44.1 and 48 kHz):
- * 21–23 Hz bins resolve the low bands, and a hit is still sharp in time. */
+ * 21–23 Hz bins resolve the low bands, and a hit is still sharp in time.
+ * Measured on the 27 standard tracks (mean F, tempo right): 1024 points
+ * 0.985 and 26 of 27, 2048 0.996 and 27, 4096 1.000 and 27 at 1.6 times
+ * the cost per hop. The hop, likewise: 5.3 ms re-locks too slowly after a
+ * tempo step (6 beats), 21 ms gets two tempi wrong. */
 #define DEFAULT_FFT_S 0.040
 #define DEFAULT_BANDS 32
 #define BAND_LOW_HZ 30.0

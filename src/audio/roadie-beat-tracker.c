@@ -444,24 +444,23 @@ store_frame (RoadieBeatTracker         *self,
              gboolean                   update_acf)
 {
   float values[N_STREAMS] = { onset->all, onset->low, onset->high, onset->accent };
-  float *teeth;
   const float *onsets;
+  float *teeth;
 
   self->n_frames++;
   ring_store (self, self->onsets, values[STREAM_ALL]);
   onsets = newest (self, self->onsets);
-  /* The newest tooth lacks its right neighbour until the next frame. */
+  /* The newest tooth lacks its right neighbour until the next frame, when
+   * it is completed. Before the first frame the rings read zero. */
   ring_store (self, self->teeth, onsets[0] + 0.5f * onsets[-1]);
-  teeth = newest (self, self->teeth);
   if (self->n_frames >= 2)
     {
-      float fixed = onsets[-1] + 0.5f * (onsets[0] + (self->n_frames >= 3 ? onsets[-2] : 0));
-      guint i = (self->n_frames - 2) % self->capacity;
+      guint previous = (self->n_frames - 2) % self->capacity;
 
-      self->teeth[i] = fixed;
-      self->teeth[i + self->capacity] = fixed;
+      teeth = self->teeth;
+      teeth[previous] = onsets[-1] + 0.5f * (onsets[0] + onsets[-2]);
+      teeth[previous + self->capacity] = teeth[previous];
     }
-  (void) teeth;
 
   for (guint s = 0; s < N_STREAMS; s++)
     {
