@@ -42,6 +42,9 @@ static const RoadieTestTrackSpec specs[] = {
   { "step-128-110", "step", 48000, DURATION, 128, 110, 13, ROADIE_TEST_GROOVE_STRAIGHT, -3, 0, 0, 0, 20 },
   { "breakdown-124", "breakdown", 48000, DURATION, 124, 0, 0, ROADIE_TEST_GROOVE_STRAIGHT, -3, 10, 15, 0, 21 },
   { "breakdown-100", "breakdown", 44100, DURATION, 100, 0, 0, ROADIE_TEST_GROOVE_SYNCOPATED, -3, 11, 15, 0, 22 },
+  /* A DJ's breakdown can run for many bars, the beat going on under the
+   * pads. */
+  { "breakdown-long-128", "breakdown", 44100, 40, 128, 0, 0, ROADIE_TEST_GROOVE_STRAIGHT, -3, 12, 30, 0, 34 },
   { "noise-126", "noise", 44100, DURATION, 126, 0, 0, ROADIE_TEST_GROOVE_STRAIGHT, -3, 0, 0, -22, 23 },
   { "quiet-122", "quiet", 48000, DURATION, 122, 0, 0, ROADIE_TEST_GROOVE_STRAIGHT, -40, 0, 0, 0, 24 },
   { "quiet-swung-104", "quiet", 44100, DURATION, 104, 0, 0, ROADIE_TEST_GROOVE_SWUNG, -36, 0, 0, 0, 25 },

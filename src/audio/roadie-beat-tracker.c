@@ -40,6 +40,7 @@
 #define PRIOR_CENTRE_BPM 120.0
 #define PRIOR_OCTAVES 1.5
 #define CONFIDENCE_DECAY_S 3.0
+#define GRID_SILENCE_S 2.0
 /* Octave evidence, from the autocorrelations of the registers' onsets
  * (normalized: 1 is a perfect repeat). */
 #define KICK_PRESENT 0.3
@@ -91,6 +92,7 @@ struct _RoadieBeatTracker
   double  level_long;
   double  phase_strength;  /* running comb score of accepted alignments */
   double  peak_level;      /* running strongest onset per beat */
+  guint   silent_frames;   /* frames in a row without any onset */
 };
 
 RoadieBeatTracker *
@@ -163,6 +165,7 @@ roadie_beat_tracker_reset (RoadieBeatTracker *self)
   self->level_long = 0;
   self->phase_strength = 0;
   self->peak_level = 0;
+  self->silent_frames = 0;
 }
 
 /* The newest frame of a doubled ring; older frames are at negative
@@ -513,6 +516,7 @@ roadie_beat_tracker_push_strength (RoadieBeatTracker         *self,
   breakdown = self->level_short < BREAKDOWN_RATIO * self->level_long
               || self->level_long < 1e-6;
   store_frame (self, &onset, !breakdown);
+  self->silent_frames = onset.all > 0 ? 0 : MIN (self->silent_frames + 1, G_MAXUINT - 1);
 
   if (!breakdown && self->n_frames % TEMPO_EVERY == 0)
     estimate_tempo (self);
@@ -585,7 +589,10 @@ roadie_beat_tracker_push_strength (RoadieBeatTracker         *self,
        * before it would drift over seconds of prediction. */
       self->beat_period_s = period_s;
       self->confidence *= exp (-dt / CONFIDENCE_DECAY_S);
-      if (self->confidence < 0.02)
+      /* The grid runs as long as the music does, however long the
+       * breakdown: the beat goes on under the pads. Silence (not one
+       * onset for a while) ends it: the track is over. */
+      if (self->silent_frames > GRID_SILENCE_S * self->frame_rate)
         {
           self->next_beat = -1;
           return FALSE;

@@ -8,7 +8,9 @@
  * beat is reported by the first hop that ends at or after it; the spacing
  * of the coming beats follows the last few beats, so a tempo step is
  * followed within a beat or two. Through a breakdown it keeps the grid
- * running with falling confidence. Allocates only in roadie_beat_tracker_new.
+ * running with falling confidence, for as long as there are onsets at
+ * all; two seconds without any (silence) end it. Allocates only in
+ * roadie_beat_tracker_new.
  */
 #pragma once
 
