@@ -529,99 +529,151 @@ test_engine_frames (void)
 
 /* --- animation -------------------------------------------------------------- */
 
-static gboolean
-band_above (gpointer user_data)
-{
-  gpointer *data = user_data;
-
-  return roadie_spectrum_view_get_band_level (data[0], 0) > *(double *) data[1];
-}
-
+/* The animation on its own clock: an unrealized view (its tick callback
+ * never runs) stepped with roadie_spectrum_view_advance (), so the
+ * figures below are exact whatever the machine's load. */
 static void
 test_animation (void)
 {
-  Shown shown = show_view (640, 280);
-  RoadieSpectrumView *view = ROADIE_SPECTRUM_VIEW (shown.view);
+  g_autoptr(RoadieSpectrumView) view = g_object_ref_sink (ROADIE_SPECTRUM_VIEW (roadie_spectrum_view_new ()));
   RoadieLiveFrame frame;
-  double threshold = 0.95;
-  gpointer data[] = { view, &threshold };
-  gint64 start;
-  double after_release;
+  gint64 t = 1000000000;
+  gint64 hit;
 
   roadie_test_allow_roadie_warnings ();
 
-  /* Attack: a full band is up within a few frames. */
-  fill_frame (&frame, 32, 1.0f, 1);
-  start = g_get_monotonic_time ();
-  roadie_spectrum_view_push_frame (view, &frame);
-  g_assert_true (roadie_spectrum_view_is_animating (view));
-  g_assert_true (roadie_test_wait_until (band_above, data, 1000));
-  g_test_message ("attack to 95 %%: %.0f ms", (g_get_monotonic_time () - start) / 1e3);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 200000);
+#define STEP_TO(until) G_STMT_START { gint64 until_ = (until); while (t < until_) { t += 16667; roadie_spectrum_view_advance (view, t); } } G_STMT_END
 
-  /* Release: slower. 50 ms later the bar is still well up, the peak
-   * marker holds at the top. */
+  /* A fresh view: idle, nothing ticks. */
+  g_assert_true (roadie_spectrum_view_get_is_idle (view));
+  g_assert_false (roadie_spectrum_view_is_animating (view));
+
+  /* Attack: a full band is up within three frames (50 ms). */
+  fill_frame (&frame, 32, 1.0f, 1);
+  roadie_spectrum_view_push_frame (view, &frame);
+  g_assert_false (roadie_spectrum_view_get_is_idle (view));
+  g_assert_true (roadie_spectrum_view_is_animating (view));
+  roadie_spectrum_view_advance (view, t);
+  g_test_message ("attack: %.2f after one frame", roadie_spectrum_view_get_band_level (view, 0));
+  g_assert_cmpfloat (roadie_spectrum_view_get_band_level (view, 0), >, 0.6);
+  STEP_TO (t + 50000);
+  g_assert_cmpfloat (roadie_spectrum_view_get_band_level (view, 0), >, 0.95);
+  hit = t;
+
+  /* Release: slower. 50 ms later the bar is still well up. */
   fill_frame (&frame, 32, 0.0f, 2);
   roadie_spectrum_view_push_frame (view, &frame);
-  roadie_test_run_for (50);
-  after_release = roadie_spectrum_view_get_band_level (view, 0);
-  g_test_message ("50 ms into the release: %.2f", after_release);
-  g_assert_cmpfloat (after_release, >, 0.3);
-  g_assert_cmpfloat (after_release, <, 0.95);
-  /* Keep frames coming so the view stays live. */
-  for (guint i = 0; i < 20; i++)
-    {
-      frame.seq++;
-      roadie_spectrum_view_push_frame (view, &frame);
-      roadie_test_run_for (25);
-    }
-  g_assert_cmpfloat (roadie_spectrum_view_get_band_level (view, 0), <, 0.02);
-  g_assert_cmpfloat (roadie_spectrum_view_get_peak_level (view, 0), >, 0.95);
-  /* It holds about a second, then falls within another second. */
-  for (guint i = 0; i < 80; i++)
-    {
-      frame.seq++;
-      roadie_spectrum_view_push_frame (view, &frame);
-      roadie_test_run_for (25);
-    }
-  g_assert_cmpfloat (roadie_spectrum_view_get_peak_level (view, 0), <, 0.05);
+  STEP_TO (hit + 50000);
+  g_test_message ("50 ms into the release: %.2f", roadie_spectrum_view_get_band_level (view, 0));
+  g_assert_cmpfloat (roadie_spectrum_view_get_band_level (view, 0), >, 0.5);
+  g_assert_cmpfloat (roadie_spectrum_view_get_band_level (view, 0), <, 0.9);
 
-  /* The beat pulse: on at the beat, out within ~150 ms. */
+  /* The peak marker holds at the top for about a second while the bar
+   * is down (frames keep coming), then falls within another second. */
+  while (t < hit + 900000)
+    {
+      roadie_spectrum_view_push_frame (view, &frame);
+      STEP_TO (t + 100000);
+    }
+  g_assert_cmpfloat (roadie_spectrum_view_get_band_level (view, 0), ==, 0);
+  g_assert_cmpfloat (roadie_spectrum_view_get_peak_level (view, 0), >=, 0.95);
+  while (t < hit + 2100000)
+    {
+      roadie_spectrum_view_push_frame (view, &frame);
+      STEP_TO (t + 100000);
+    }
+  g_assert_cmpfloat (roadie_spectrum_view_get_peak_level (view, 0), ==, 0);
+  g_assert_false (roadie_spectrum_view_get_is_idle (view));
+
+  /* The beat pulse: on at the beat, out 150 ms later. */
   frame.beat = TRUE;
   frame.bpm = 128;
   frame.confidence = 0.9f;
   roadie_spectrum_view_push_frame (view, &frame);
-  roadie_test_run_for (40);
-  g_test_message ("pulse 40 ms after a beat: %.2f", roadie_spectrum_view_get_beat_pulse (view));
-  g_assert_cmpfloat (roadie_spectrum_view_get_beat_pulse (view), >, 0.2);
+  roadie_spectrum_view_advance (view, t += 16667);
+  g_assert_cmpfloat (roadie_spectrum_view_get_beat_pulse (view), ==, 1);
+  hit = t;
   frame.beat = FALSE;
   roadie_spectrum_view_push_frame (view, &frame);
-  roadie_test_run_for (200);
+  STEP_TO (hit + 50000);
+  g_test_message ("pulse %.0f ms after a beat: %.2f", (t - hit) / 1e3, roadie_spectrum_view_get_beat_pulse (view));
+  g_assert_cmpfloat (roadie_spectrum_view_get_beat_pulse (view), >, 0.3);
+  g_assert_cmpfloat (roadie_spectrum_view_get_beat_pulse (view), <, 0.7);
+  STEP_TO (hit + 150000);
   g_assert_cmpfloat (roadie_spectrum_view_get_beat_pulse (view), ==, 0);
   g_assert_cmpfloat (roadie_spectrum_view_get_displayed_bpm (view), ==, 128);
 
-  /* A small wobble of the estimate does not flicker the number. */
+  /* Confidence settles within a second: "steady". A small wobble of the
+   * estimate does not flicker the number; no tempo shows "—" (0). */
+  while (t < hit + 1200000)
+    {
+      roadie_spectrum_view_push_frame (view, &frame);
+      STEP_TO (t + 100000);
+    }
+  g_assert_cmpstr (roadie_spectrum_view_get_summary (view), ==, "Spectrum, 128 BPM, steady");
   frame.bpm = 128.4f;
   roadie_spectrum_view_push_frame (view, &frame);
-  roadie_test_run_for (50);
+  roadie_spectrum_view_advance (view, t += 16667);
   g_assert_cmpfloat (roadie_spectrum_view_get_displayed_bpm (view), ==, 128);
   frame.bpm = 0;
   roadie_spectrum_view_push_frame (view, &frame);
-  roadie_test_run_for (50);
+  roadie_spectrum_view_advance (view, t += 16667);
   g_assert_cmpfloat (roadie_spectrum_view_get_displayed_bpm (view), ==, 0);
 
-  /* An engine that hears nothing: idle, saying so. */
+  /* The accessible label follows, but changes at most once a second. */
+  hit = t;
+  roadie_spectrum_view_push_frame (view, &frame);
+  STEP_TO (hit + 100000);
+  g_assert_cmpstr (roadie_spectrum_view_get_summary (view), ==, "Spectrum, 128 BPM, steady");
+  roadie_spectrum_view_push_frame (view, &frame);
+  STEP_TO (hit + 1000000);
+  roadie_spectrum_view_push_frame (view, &frame);
+  STEP_TO (hit + 1100000);
+  g_assert_cmpstr (roadie_spectrum_view_get_summary (view), ==, "Spectrum, finding the beat");
+
+  /* No frame for a second: idle on its own, everything falls, and the
+   * tick callback goes. */
+  fill_frame (&frame, 32, 0.8f, 3);
+  roadie_spectrum_view_push_frame (view, &frame);
+  roadie_spectrum_view_advance (view, t += 16667);
+  hit = t;
+  STEP_TO (hit + 980000);
+  g_assert_false (roadie_spectrum_view_get_is_idle (view));
+  g_assert_cmpfloat (roadie_spectrum_view_get_band_level (view, 5), >, 0.75);
+  STEP_TO (hit + 1020000);
+  g_assert_true (roadie_spectrum_view_get_is_idle (view));
+  g_assert_cmpstr (roadie_spectrum_view_get_idle_title (view), ==, "Waiting for frames");
+  hit = t;
+  while (roadie_spectrum_view_is_animating (view) && t < hit + 3000000)
+    roadie_spectrum_view_advance (view, t += 16667);
+  g_test_message ("idle to rest: %.0f ms", (t - hit) / 1e3);
+  g_assert_false (roadie_spectrum_view_is_animating (view));
+  g_assert_cmpint (t - hit, <, 1500000);
+  for (guint i = 0; i < 32; i++)
+    {
+      g_assert_cmpfloat (roadie_spectrum_view_get_band_level (view, i), ==, 0);
+      g_assert_cmpfloat (roadie_spectrum_view_get_peak_level (view, i), ==, 0);
+    }
+
+  /* An engine that hears nothing: idle, saying so; more silent frames do
+   * not wake the tick. */
+  fill_frame (&frame, 32, 0.5f, 4);
+  roadie_spectrum_view_push_frame (view, &frame);
+  STEP_TO (t + 200000);
+  g_assert_false (roadie_spectrum_view_get_is_idle (view));
   frame.has_audio = FALSE;
   roadie_spectrum_view_push_frame (view, &frame);
   g_assert_true (roadie_spectrum_view_get_is_idle (view));
   g_assert_cmpstr (roadie_spectrum_view_get_idle_title (view), ==, "No audio");
-  g_assert_true (roadie_test_wait_until (not_animating, view, 3000));
-  /* More silent frames do not wake the tick. */
-  roadie_spectrum_view_push_frame (view, &frame);
-  roadie_test_run_for (100);
+  hit = t;
+  while (roadie_spectrum_view_is_animating (view) && t < hit + 3000000)
+    roadie_spectrum_view_advance (view, t += 16667);
   g_assert_false (roadie_spectrum_view_is_animating (view));
+  roadie_spectrum_view_push_frame (view, &frame);
+  g_assert_false (roadie_spectrum_view_is_animating (view));
+  g_assert_cmpstr (roadie_spectrum_view_get_idle_title (view), ==, "No audio");
 
-  destroy_shown (&shown);
+#undef STEP_TO
 }
 
 /* --- idle titles ---------------------------------------------------------- */

@@ -68,7 +68,10 @@ struct _RoadieSpectrumView
 
   /* Targets, from the last frame */
   RoadieLiveFrame  target;
-  gint64           last_frame_us;    /* monotonic time of the last push */
+  /* Frame-clock time of the first step after the last push: the time
+   * out runs on the same clock as the animation. */
+  gint64           last_frame_us;
+  gboolean         frame_arrived;
   gboolean         beat_pending;
 
   /* What is drawn */
@@ -405,31 +408,50 @@ animate (RoadieSpectrumView *self,
   return moving;
 }
 
+/* One step of the animation to frame-clock time now (monotonic µs):
+ * returns whether anything still moves. */
+static gboolean
+step (RoadieSpectrumView *self,
+      gint64              now)
+{
+  /* The first step after a rest moves by one frame, so the frame that
+   * follows a push already shows it. */
+  gint64 dt_us = self->last_tick_us != 0 ? CLAMP (now - self->last_tick_us, 0, 100000) : 16667;
+  gboolean moving;
+
+  self->last_tick_us = now;
+  if (self->frame_arrived)
+    {
+      self->last_frame_us = now;
+      self->frame_arrived = FALSE;
+    }
+  if (self->idle_title == NULL && now - self->last_frame_us > FRAME_TIMEOUT_US)
+    go_waiting (self);
+
+  moving = animate (self, now, dt_us);
+  update_summary (self, now);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  return moving;
+}
+
+static void
+stopped_ticking (RoadieSpectrumView *self)
+{
+  self->tick_id = 0;
+  self->last_tick_us = 0;
+  schedule_summary (self);
+}
+
 static gboolean
 tick_cb (GtkWidget     *widget,
          GdkFrameClock *clock,
          gpointer       user_data)
 {
   RoadieSpectrumView *self = ROADIE_SPECTRUM_VIEW (widget);
-  gint64 now = gdk_frame_clock_get_frame_time (clock);
-  /* The first tick after a rest moves by one frame, so the frame that
-   * follows a push already shows it. */
-  gint64 dt_us = self->last_tick_us != 0 ? CLAMP (now - self->last_tick_us, 0, 100000) : 16667;
-  gboolean moving;
 
-  self->last_tick_us = now;
-  if (self->idle_title == NULL && now - self->last_frame_us > FRAME_TIMEOUT_US)
-    go_waiting (self);
-
-  moving = animate (self, now, dt_us);
-  update_summary (self, now);
-  gtk_widget_queue_draw (widget);
-
-  if (!moving)
+  if (!step (self, gdk_frame_clock_get_frame_time (clock)))
     {
-      self->tick_id = 0;
-      self->last_tick_us = 0;
-      schedule_summary (self);
+      stopped_ticking (self);
       return G_SOURCE_REMOVE;
     }
   return G_SOURCE_CONTINUE;
@@ -1018,7 +1040,7 @@ roadie_spectrum_view_push_frame (RoadieSpectrumView    *self,
   self->target = *frame;
   /* The parser caps the count already; this keeps the view safe on its own. */
   n = self->target.n_bands = MIN (frame->n_bands, ROADIE_LIVE_FRAME_MAX_BANDS);
-  self->last_frame_us = g_get_monotonic_time ();
+  self->frame_arrived = TRUE;
 
   if (n > 0 && n != self->n_bands)
     {
@@ -1058,7 +1080,7 @@ roadie_spectrum_view_set_idle (RoadieSpectrumView *self,
   if (title == NULL)
     {
       /* Live again: frames have a second to arrive before "Waiting". */
-      self->last_frame_us = g_get_monotonic_time ();
+      self->frame_arrived = TRUE;
       set_idle_state (self, NULL, NULL, FALSE);
       ensure_ticking (self);
       return;
@@ -1130,6 +1152,19 @@ roadie_spectrum_view_get_n_bands (RoadieSpectrumView *self)
   g_return_val_if_fail (ROADIE_IS_SPECTRUM_VIEW (self), 0);
 
   return self->n_bands;
+}
+
+void
+roadie_spectrum_view_advance (RoadieSpectrumView *self,
+                              gint64              now_us)
+{
+  g_return_if_fail (ROADIE_IS_SPECTRUM_VIEW (self));
+
+  if (!step (self, now_us) && self->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
+      stopped_ticking (self);
+    }
 }
 
 gboolean

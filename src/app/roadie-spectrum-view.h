@@ -54,6 +54,12 @@ double      roadie_spectrum_view_get_peak_level  (RoadieSpectrumView    *self,
                                                   guint                  index);
 /* How many bars are drawn: the last frame's band count, 0 before any. */
 guint       roadie_spectrum_view_get_n_bands     (RoadieSpectrumView    *self);
+/* Moves the animation to now_us (monotonic µs) as a frame-clock tick
+ * would, and stops the tick callback if everything is at rest: for tests
+ * that drive an unrealized view (whose callback never runs) with their
+ * own clock. */
+void        roadie_spectrum_view_advance         (RoadieSpectrumView    *self,
+                                                  gint64                 now_us);
 /* Whether the tick callback is installed. */
 gboolean    roadie_spectrum_view_is_animating    (RoadieSpectrumView    *self);
 /* The accessible label last set, e.g. "Spectrum, 124 BPM, steady". */
