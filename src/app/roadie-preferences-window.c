@@ -81,7 +81,7 @@ typedef struct
 
 static const GroupLayout main_groups[] = {
   { PAGE_SERVER, N_("Audio Server"), NULL,
-    { "executable-path", "working-dir", "arguments", "auto-start", "auto-restart" } },
+    { "executable-path", "working-dir", "arguments", "auto-start", "auto-restart", "run-in-background" } },
   { PAGE_SERVER, N_("Ports and Addresses"), NULL,
     { "ws-port", "ws-url", "http-port", "http-url" } },
   { PAGE_SERVER, N_("Log"), N_("Where the audio server’s output goes, and how much of it is kept."),
