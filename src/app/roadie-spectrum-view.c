@@ -1079,6 +1079,10 @@ roadie_spectrum_view_set_idle (RoadieSpectrumView *self,
 
   if (title == NULL)
     {
+      /* Already live: the frame time-out keeps running (callers may say
+       * "live" on every refresh; that is no frame). */
+      if (self->idle_title == NULL)
+        return;
       /* Live again: frames have a second to arrive before "Waiting". */
       self->frame_arrived = TRUE;
       set_idle_state (self, NULL, NULL, FALSE);

@@ -31,9 +31,11 @@ GtkWidget  *roadie_spectrum_view_new             (void);
  * makes the view idle with "No audio". */
 void        roadie_spectrum_view_push_frame      (RoadieSpectrumView    *self,
                                                   const RoadieLiveFrame *frame);
-/* title NULL: not idle (until frames stop for more than a second). Else
- * the view is idle with title and detail (detail may be NULL) until a
- * frame with audio arrives or this is called again. */
+/* title NULL: not idle; from idle, frames then have a second to come
+ * before "Waiting for frames" (while live it changes nothing). Else the
+ * view is idle with title and detail (detail may be NULL) until a frame
+ * with audio arrives or this is called again; frames without audio do not
+ * replace a title set here. */
 void        roadie_spectrum_view_set_idle        (RoadieSpectrumView    *self,
                                                   const char            *title,
                                                   const char            *detail);
