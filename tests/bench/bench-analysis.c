@@ -9,7 +9,9 @@
  *  - `roadie-engine --input WAV --analyze` against `aubiotrack -i WAV` on
  *    the same 60 s WAVs, one per generated family: children's CPU time
  *    (getrusage, target ratio ≤ 0.5) and beat F-measure (target: ours ≥
- *    aubio's on every family). Skipped, saying so, without aubiotrack.
+ *    aubio's on every family), and the tempo each keeps over the last
+ *    20 s (x: off by more than 4 %). Skipped, saying so, without
+ *    aubiotrack.
  * Prints tables; exits non-zero if a target is missed.
  */
 #include "config.h"
@@ -38,6 +40,9 @@ typedef struct
   double      aubio_cpu_s;
   double      ours_f;
   double      aubio_f;
+  double      true_bpm;     /* at the end of the track */
+  double      ours_bpm;
+  double      aubio_bpm;
 } Comparison;
 
 static double
@@ -282,6 +287,26 @@ f_measure (const RoadieTestTrack *track,
                                      ROADIE_TEST_SKIP_S, ROADIE_TEST_BEAT_TOLERANCE_S);
 }
 
+/* The tempo a list of beats keeps over its last 20 s: the median spacing.
+ * aubiotrack prints no tempo; ours is measured the same way, so the two
+ * compare like for like. */
+static double
+beats_bpm (GArray *beats,
+           double  from_s)
+{
+  g_autoptr(GArray) spacings = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_array_sort (beats, compare_doubles);
+  for (guint i = 1; i < beats->len; i++)
+    if (g_array_index (beats, double, i - 1) >= from_s)
+      {
+        double spacing = g_array_index (beats, double, i) - g_array_index (beats, double, i - 1);
+
+        g_array_append_val (spacings, spacing);
+      }
+  return spacings->len > 0 ? 60.0 / percentile (spacings, 0.5) : 0.0;
+}
+
 static gboolean
 compare_with_aubio (const RoadieTestTrackSpec *spec,
                     Comparison                *result)
@@ -308,6 +333,9 @@ compare_with_aubio (const RoadieTestTrackSpec *spec,
   aubio_beats = parse_aubio_beats (aubio_out);
   result->ours_f = f_measure (track, engine_beats);
   result->aubio_f = f_measure (track, aubio_beats);
+  result->true_bpm = track->final_bpm;
+  result->ours_bpm = beats_bpm (engine_beats, BENCH_DURATION_S - 20);
+  result->aubio_bpm = beats_bpm (aubio_beats, BENCH_DURATION_S - 20);
   ok = TRUE;
 
 out:
@@ -353,17 +381,19 @@ bench_against_aubio (void)
       return TRUE;
     }
 
-  g_print ("\n%-12s %12s %12s %8s %8s %8s\n", "family", "ours cpu s", "aubio cpu s",
-           "ratio", "ours F", "aubio F");
+  g_print ("\n%-12s %12s %12s %8s %8s %8s %8s %8s %8s\n", "family", "ours cpu s",
+           "aubio cpu s", "ratio", "ours F", "aubio F", "true bpm", "ours", "aubio");
   for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
     {
       Comparison c = { 0 };
 
       if (!compare_with_aubio (&specs[i], &c))
         return FALSE;
-      g_print ("%-12s %12.3f %12.3f %8.2f %8.3f %8.3f\n", c.family, c.ours_cpu_s,
-               c.aubio_cpu_s, c.aubio_cpu_s > 0 ? c.ours_cpu_s / c.aubio_cpu_s : 0.0,
-               c.ours_f, c.aubio_f);
+      g_print ("%-12s %12.3f %12.3f %8.2f %8.3f %8.3f %8.1f %7.1f%s %7.1f%s\n", c.family,
+               c.ours_cpu_s, c.aubio_cpu_s,
+               c.aubio_cpu_s > 0 ? c.ours_cpu_s / c.aubio_cpu_s : 0.0, c.ours_f, c.aubio_f,
+               c.true_bpm, c.ours_bpm, roadie_test_tempo_ok (c.ours_bpm, c.true_bpm) ? " " : "x",
+               c.aubio_bpm, roadie_test_tempo_ok (c.aubio_bpm, c.true_bpm) ? " " : "x");
       ours_cpu += c.ours_cpu_s;
       aubio_cpu += c.aubio_cpu_s;
       if (c.ours_f < c.aubio_f)
