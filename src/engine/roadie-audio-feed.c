@@ -46,6 +46,9 @@ struct _RoadieAudioFeed
   double               beat_time_s;
   gint64               last_audio_us;
   guint64              n_samples;
+
+  RoadieAudioFeedAnalysedFunc analysed_func;
+  gpointer             analysed_data;
 };
 
 static void
@@ -97,6 +100,8 @@ analyse (RoadieAudioFeed *self,
   roadie_analyzer_process (self->analyzer, mono, n, on_hop, self);
   self->n_samples += n;
   self->last_audio_us = g_get_monotonic_time ();
+  if (self->hops_since_frame > 0 && self->analysed_func != NULL)
+    self->analysed_func (self->analysed_data);
 }
 
 static void
@@ -258,8 +263,7 @@ void
 roadie_audio_feed_take_frame (RoadieAudioFeed     *self,
                               RoadieAnalysisFrame *frame)
 {
-  gboolean fresh = self->last_audio_us != 0
-                   && g_get_monotonic_time () - self->last_audio_us < AUDIO_FRESH_US;
+  gboolean fresh = roadie_audio_feed_is_flowing (self);
 
   if (!fresh)
     {
@@ -279,6 +283,28 @@ roadie_audio_feed_take_frame (RoadieAudioFeed     *self,
   if (self->beat_pending)
     frame->beat_time_s = self->beat_time_s;
   self->beat_pending = FALSE;
+}
+
+void
+roadie_audio_feed_set_analysed_func (RoadieAudioFeed             *self,
+                                     RoadieAudioFeedAnalysedFunc  func,
+                                     gpointer                     user_data)
+{
+  self->analysed_func = func;
+  self->analysed_data = user_data;
+}
+
+gboolean
+roadie_audio_feed_has_news (RoadieAudioFeed *self)
+{
+  return self->hops_since_frame > 0;
+}
+
+gboolean
+roadie_audio_feed_is_flowing (RoadieAudioFeed *self)
+{
+  return self->last_audio_us != 0
+         && g_get_monotonic_time () - self->last_audio_us < AUDIO_FRESH_US;
 }
 
 guint64

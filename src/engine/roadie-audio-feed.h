@@ -36,6 +36,16 @@ const char      *roadie_audio_feed_describe    (RoadieAudioFeed     *self);
  * beat fell since the previous call, so no beat is lost between frames. */
 void             roadie_audio_feed_take_frame  (RoadieAudioFeed     *self,
                                                 RoadieAnalysisFrame *frame);
+/* Called on the main loop after new audio has been analysed (one or more
+ * hops), so frames can leave as soon as there is something new to say. */
+typedef void (*RoadieAudioFeedAnalysedFunc) (gpointer user_data);
+void             roadie_audio_feed_set_analysed_func (RoadieAudioFeed           *self,
+                                                      RoadieAudioFeedAnalysedFunc func,
+                                                      gpointer                   user_data);
+/* Hops analysed since the last take_frame. */
+gboolean         roadie_audio_feed_has_news    (RoadieAudioFeed     *self);
+/* Audio arrived lately (what take_frame calls has_audio). */
+gboolean         roadie_audio_feed_is_flowing  (RoadieAudioFeed     *self);
 /* Samples analysed since the start. */
 guint64          roadie_audio_feed_get_n_samples (RoadieAudioFeed   *self);
 

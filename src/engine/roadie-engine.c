@@ -52,6 +52,9 @@
 
 /* How often a frame says "no audio" while there is none. */
 #define NO_AUDIO_FRAME_INTERVAL_US (G_USEC_PER_SEC / 4)
+/* While audio flows the analysis drives the frames; the clock only looks
+ * in this often, to notice the audio stopping. */
+#define AUDIO_FALLBACK_TICK_US (G_USEC_PER_SEC / 10)
 
 struct _RoadieEngine
 {
@@ -78,6 +81,7 @@ struct _RoadieEngine
   GSource              *frame_source;
   double                frames_fps;
   gint64                frames_epoch_us;   /* monotonic time of frame 0 since the last resync */
+  gint64                last_frame_sent_us;
   guint64               frames_since_epoch;
   guint64               frame_seq;
 
@@ -268,6 +272,43 @@ static GSourceFuncs frame_source_funcs = {
   .dispatch = frame_source_dispatch,
 };
 
+/* While audio flows, a frame leaves as soon as new audio is analysed, at
+ * most --fps times a second: waiting for a fixed tick would add up to a
+ * whole frame period to every kick on its way to the screens. The tick
+ * stays for silence (no-audio frames) and as a fallback. */
+static void
+on_audio_analysed (gpointer user_data)
+{
+  RoadieEngine *self = user_data;
+  gint64 allowed = self->last_frame_sent_us + (gint64) (G_USEC_PER_SEC / self->frames_fps);
+
+  if (self->frame_source != NULL)
+    g_source_set_ready_time (self->frame_source, MAX (allowed, g_get_monotonic_time ()));
+}
+
+static gboolean
+audio_frame_tick (RoadieEngine *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (roadie_audio_feed_is_flowing (self->feed))
+    {
+      /* Nothing new since the last frame: the next hop schedules one. */
+      if (roadie_audio_feed_has_news (self->feed))
+        {
+          send_audio_frame (self);
+          self->last_frame_sent_us = now;
+        }
+      g_source_set_ready_time (self->frame_source, now + AUDIO_FALLBACK_TICK_US);
+      return G_SOURCE_CONTINUE;
+    }
+
+  send_audio_frame (self);
+  self->last_frame_sent_us = now;
+  g_source_set_ready_time (self->frame_source, now + (gint64) (G_USEC_PER_SEC / self->frames_fps));
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 frame_tick (gpointer user_data)
 {
@@ -276,9 +317,9 @@ frame_tick (gpointer user_data)
   gint64 next;
 
   if (self->feed != NULL)
-    send_audio_frame (self);
-  else
-    send_test_frame (self);
+    return audio_frame_tick (self);
+
+  send_test_frame (self);
 
   /* Frame n is due at epoch + n / fps: no drift from rounding a period
    * to milliseconds, and a late tick does not push the later ones. */
@@ -307,6 +348,8 @@ start_frames (RoadieEngine *self,
   g_source_set_callback (self->frame_source, frame_tick, self, NULL);
   g_source_set_ready_time (self->frame_source, self->frames_epoch_us);
   g_source_attach (self->frame_source, NULL);
+  if (self->feed != NULL)
+    roadie_audio_feed_set_analysed_func (self->feed, on_audio_analysed, self);
 }
 
 static void
@@ -314,6 +357,8 @@ stop_frames (RoadieEngine *self)
 {
   if (self->frame_source == NULL)
     return;
+  if (self->feed != NULL)
+    roadie_audio_feed_set_analysed_func (self->feed, NULL, NULL);
   g_source_destroy (self->frame_source);
   g_clear_pointer (&self->frame_source, g_source_unref);
 }
