@@ -753,7 +753,7 @@ test_set_idle (void)
       roadie_spectrum_view_push_frame (view, &frame);
       roadie_test_run_for (16);
     }
-  live = render_pixels (shown.view, NULL);
+  live = render_pixels (shown.view, "spectrum-live-flat.png");
   g_assert_cmpuint (count_bar_pixels (live), >, 1000);
 
   /* set_idle (NULL) from idle: live, and "Waiting" a second later if

@@ -556,12 +556,21 @@ draw_bars (RoadieSpectrumView    *self,
            const graphene_rect_t *area)
 {
   guint n = self->n_bands;
+  guint per_bar = 1;
   float pitch, gap, group_x, marker_height, scale, radius;
   /* The empty tracks belong to the live display: idle, they go. */
   GdkRGBA track = with_alpha (&palette->fg, 0.06 * self->live_amount);
 
   if (n == 0 || area->size.width < 1 || area->size.height < 8)
     return;
+
+  /* Bars narrower than 3 px merge into a wall: then each bar shows the
+   * loudest of a few neighbouring bands. */
+  while (n > 1 && area->size.width / n < 3)
+    {
+      per_bar++;
+      n = (self->n_bands + per_bar - 1) / per_bar;
+    }
 
   /* Bars at most 48 px apart, centred: one band is a bar, not a wall. */
   pitch = MIN (area->size.width / n, 48.f);
@@ -581,10 +590,16 @@ draw_bars (RoadieSpectrumView    *self,
       /* Whole pixels: crisp edges, and cheaper to fill than blended ones. */
       float x = roundf (group_x + i * pitch);
       float bar_width = MAX (1.f, roundf (group_x + (i + 1) * pitch) - x - gap);
-      float level = CLAMP (self->level[i], 0.f, 1.f);
-      float peak = CLAMP (self->peak[i], 0.f, 1.f);
+      float level = 0, peak = 0;
       float bottom = area->origin.y + area->size.height;
-      float height = roundf (level * scale);
+      float height;
+
+      for (guint band = i * per_bar; band < MIN ((i + 1) * per_bar, self->n_bands); band++)
+        {
+          level = MAX (level, CLAMP (self->level[band], 0.f, 1.f));
+          peak = MAX (peak, CLAMP (self->peak[band], 0.f, 1.f));
+        }
+      height = roundf (level * scale);
 
       /* Only the empty part of the track: overdraw is most of what a
        * software renderer spends here. Square, as the eye barely sees the
