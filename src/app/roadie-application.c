@@ -617,6 +617,12 @@ roadie_application_activate (GApplication *application)
                                     G_CALLBACK (control_api_problem_cb), self);
     }
 
+  /* Launched again while running behind the tray: back to the front. */
+  if (self->in_background)
+    {
+      self->in_background = FALSE;
+      g_application_release (application);
+    }
   gtk_window_present (GTK_WINDOW (window));
 }
 
