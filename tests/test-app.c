@@ -21,6 +21,7 @@
 #include "roadie-notifier.h"
 #include "roadie-service.h"
 #include "roadie-spectrum-view.h"
+#include "roadie-test-gtk.h"
 #include "roadie-test-notifications.h"
 #include "roadie-test-util.h"
 #include "roadie-window.h"
@@ -239,23 +240,6 @@ window_is_hidden (gpointer user_data)
   return !gtk_widget_get_visible (user_data);
 }
 
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_descendant (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 view_is_live (gpointer user_data)
 {
@@ -269,58 +253,6 @@ static gboolean
 view_is_idle (gpointer user_data)
 {
   return roadie_spectrum_view_get_is_idle (user_data);
-}
-
-static void
-count_paint (GdkFrameClock *clock,
-             guint         *paints)
-{
-  (*paints)++;
-}
-
-static gboolean
-painted (gpointer user_data)
-{
-  return *(guint *) user_data >= 1;
-}
-
-/* The window as the DJ sees it, saved into the build dir. */
-static void
-save_window (GtkWidget  *window,
-             const char *name)
-{
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  int width = 0;
-  int height = 0;
-
-  /* A widget that still needs a new layout draws nothing: paint first. */
-  for (guint attempt = 0; node == NULL && attempt < 20; attempt++)
-    {
-      GtkSnapshot *snapshot;
-      guint paints = 0;
-      gulong handler;
-
-      handler = g_signal_connect (clock, "after-paint", G_CALLBACK (count_paint), &paints);
-      gtk_widget_queue_draw (window);
-      g_assert_true (roadie_test_wait_until (painted, &paints, 5000));
-      g_signal_handler_disconnect (clock, handler);
-
-      width = gtk_widget_get_width (window);
-      height = gtk_widget_get_height (window);
-      snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, snapshot, width, height);
-      node = gtk_snapshot_free_to_node (snapshot);
-    }
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  path = g_build_filename (g_getenv ("ROADIE_TEST_BUILDDIR"), name, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
 }
 
 /* The bundled engine playing its demo groove: the window's live view gets
@@ -350,10 +282,10 @@ test_app_live_view (void)
   g_action_group_activate_action (G_ACTION_GROUP (fixture.app), "show", NULL);
   g_assert_true (roadie_test_wait_until (window_is_mapped, NULL, 10000));
   window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (fixture.app)));
-  view = ROADIE_SPECTRUM_VIEW (find_descendant (window, ROADIE_TYPE_SPECTRUM_VIEW));
+  view = ROADIE_SPECTRUM_VIEW (roadie_test_find_descendant (window, ROADIE_TYPE_SPECTRUM_VIEW));
   g_assert_nonnull (view);
   g_assert_true (roadie_spectrum_view_get_is_idle (view));
-  save_window (window, "roadie-window-stopped.png");
+  g_free (roadie_test_save_screenshot (window, "roadie-window-stopped.png"));
 
   g_assert_true (roadie_supervisor_start (fixture.supervisor, NULL));
   wait_for_state (ROADIE_SUPERVISOR_STATE_RUNNING, 20000);
@@ -363,10 +295,10 @@ test_app_live_view (void)
              roadie_spectrum_view_get_displayed_bpm (view));
   g_assert_cmpuint (roadie_spectrum_view_get_n_bands (view), ==, 32);
   roadie_test_run_for (1500);
-  save_window (window, "roadie-window-live.png");
+  g_free (roadie_test_save_screenshot (window, "roadie-window-live.png"));
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
   roadie_test_run_for (500);
-  save_window (window, "roadie-window-live-dark.png");
+  g_free (roadie_test_save_screenshot (window, "roadie-window-live-dark.png"));
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
 
   g_assert_true (roadie_supervisor_stop (fixture.supervisor, NULL));

@@ -13,6 +13,7 @@
 #include <adwaita.h>
 
 #include "roadie-connections-view.h"
+#include "roadie-test-gtk.h"
 #include "roadie-test-util.h"
 
 #define STATS_TWO_DJS \
@@ -144,19 +145,6 @@ countdown_seconds (const char *title)
 
 /* ---- screenshots, as tests/test-window.c takes them ------------------------- */
 
-static void
-count_paint (GdkFrameClock *clock,
-             guint         *paints)
-{
-  (*paints)++;
-}
-
-static gboolean
-painted (gpointer user_data)
-{
-  return *(guint *) user_data > 0;
-}
-
 static gboolean
 transitions_done (gpointer user_data)
 {
@@ -169,44 +157,15 @@ transitions_done (gpointer user_data)
   return TRUE;
 }
 
+/* Once the rows' transitions are over, as the DJ would see it. */
 static void
 save_screenshot (GtkWidget  *window,
                  const char *name)
 {
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  gboolean settled = roadie_test_wait_until (transitions_done, window, 5000);
-  g_autofree char *folder = g_build_filename (g_getenv ("ROADIE_TEST_BUILDDIR"), "screenshots", NULL);
-  g_autofree char *path = g_build_filename (folder, name, NULL);
-  int width = 0;
-  int height = 0;
+  g_autofree char *path = g_build_filename ("screenshots", name, NULL);
 
-  for (guint attempt = 0; attempt < 20 && node == NULL; attempt++)
-    {
-      g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
-      GtkSnapshot *snapshot;
-      guint paints = 0;
-      gulong handler = g_signal_connect (clock, "after-paint", G_CALLBACK (count_paint), &paints);
-
-      gtk_widget_queue_draw (window);
-      g_assert_true (roadie_test_wait_until (painted, &paints, 5000));
-      g_signal_handler_disconnect (clock, handler);
-      width = gtk_widget_get_width (window);
-      height = gtk_widget_get_height (window);
-      if (width == 0 || height == 0)
-        continue;
-      snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, snapshot, width, height);
-      node = gtk_snapshot_free_to_node (snapshot);
-    }
-  g_assert_true (settled);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
+  g_assert_true (roadie_test_wait_until (transitions_done, window, 5000));
+  g_free (roadie_test_save_screenshot (window, path));
 }
 
 static gboolean

@@ -20,6 +20,7 @@
 #include "roadie-preferences-window.h"
 #include "roadie-setting-row.h"
 #include "roadie-supervisor.h"
+#include "roadie-test-gtk.h"
 #include "roadie-test-util.h"
 #include "roadie-ws-profile.h"
 
@@ -155,60 +156,6 @@ lookup_schema (const char *schema_id)
 
   g_assert_nonnull (schema);
   return schema;
-}
-
-/* ---- screenshots (as in test-window.c) ---------------------------------- */
-
-static void
-count_paint (GdkFrameClock *clock,
-             gpointer       user_data)
-{
-  (*(guint *) user_data)++;
-}
-
-static gboolean
-painted (gpointer user_data)
-{
-  return *(guint *) user_data > 0;
-}
-
-static void
-save_screenshot (GtkWidget  *window,
-                 const char *name)
-{
-  g_autofree char *folder = g_build_filename (g_getenv ("ROADIE_TEST_BUILDDIR"), "screenshots", NULL);
-  g_autofree char *path = g_build_filename (folder, name, NULL);
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  int width = gtk_widget_get_width (window);
-  int height = gtk_widget_get_height (window);
-
-  g_assert_cmpint (width, >, 0);
-  g_assert_cmpint (height, >, 0);
-  for (guint attempt = 0; attempt < 20 && node == NULL; attempt++)
-    {
-      g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
-      GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
-      GtkSnapshot *snapshot;
-      guint paints = 0;
-      gulong handler;
-
-      handler = g_signal_connect (clock, "after-paint", G_CALLBACK (count_paint), &paints);
-      gtk_widget_queue_draw (window);
-      g_assert_true (roadie_test_wait_until (painted, &paints, 5000));
-      g_signal_handler_disconnect (clock, handler);
-
-      snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, snapshot, width, height);
-      node = gtk_snapshot_free_to_node (snapshot);
-    }
-  g_assert_nonnull (node);
-
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
 }
 
 static gboolean
@@ -610,7 +557,7 @@ test_restart_offer (void)
   gtk_spin_button_set_value (spin (&prefs, MAIN_SCHEMA_ID, "engine-frame-rate"), 30);
   g_assert_true (roadie_test_wait_until (button_shown, &search, 5000));
   roadie_test_run_for (600);
-  save_screenshot (GTK_WIDGET (prefs.window), "preferences-restart.png");
+  g_free (roadie_test_save_screenshot (GTK_WIDGET (prefs.window), "screenshots/preferences-restart.png"));
   g_signal_emit_by_name (search.button, "clicked");
   roadie_test_run_for (100);
   g_assert_cmpuint (restarts, ==, 1);
@@ -851,15 +798,15 @@ test_screenshots (void)
   prefs_init (&prefs, environ, NULL);
   gtk_window_set_default_size (GTK_WINDOW (prefs.window), 820, 900);
   present (&prefs);
-  save_screenshot (GTK_WIDGET (prefs.window), "preferences.png");
+  g_free (roadie_test_save_screenshot (GTK_WIDGET (prefs.window), "screenshots/preferences.png"));
   show_page (&prefs, "timing");
-  save_screenshot (GTK_WIDGET (prefs.window), "preferences-timing.png");
+  g_free (roadie_test_save_screenshot (GTK_WIDGET (prefs.window), "screenshots/preferences-timing.png"));
   show_page (&prefs, "engine");
-  save_screenshot (GTK_WIDGET (prefs.window), "preferences-engine.png");
+  g_free (roadie_test_save_screenshot (GTK_WIDGET (prefs.window), "screenshots/preferences-engine.png"));
   show_page (&prefs, "control");
-  save_screenshot (GTK_WIDGET (prefs.window), "preferences-control.png");
+  g_free (roadie_test_save_screenshot (GTK_WIDGET (prefs.window), "screenshots/preferences-control.png"));
   show_page (&prefs, "connections");
-  save_screenshot (GTK_WIDGET (prefs.window), "preferences-connections.png");
+  g_free (roadie_test_save_screenshot (GTK_WIDGET (prefs.window), "screenshots/preferences-connections.png"));
   prefs_clear (&prefs);
 }
 

@@ -17,6 +17,7 @@
 #include "roadie-application.h"
 #include "roadie-log-view.h"
 #include "roadie-service.h"
+#include "roadie-test-gtk.h"
 #include "roadie-test-notifications.h"
 #include "roadie-test-util.h"
 #include "roadie-window.h"
@@ -128,73 +129,6 @@ no_tagged_process (gpointer user_data)
   Fixture *fixture = user_data;
 
   return roadie_test_count_tagged (fixture->tag) == 0;
-}
-
-static void
-count_paint (GdkFrameClock *clock,
-             guint         *paints)
-{
-  (*paints)++;
-}
-
-static gboolean
-painted (gpointer user_data)
-{
-  return *(guint *) user_data > 0;
-}
-
-/* The widget's render node, once a frame has been painted with the current
- * style and layout: a widget that still needs a new layout draws nothing. */
-static GskRenderNode *
-render_window (GtkWidget *window)
-{
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
-
-  for (guint attempt = 0; attempt < 20; attempt++)
-    {
-      g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
-      GtkSnapshot *snapshot;
-      GskRenderNode *node;
-      guint paints = 0;
-      gulong handler;
-
-      handler = g_signal_connect (clock, "after-paint", G_CALLBACK (count_paint), &paints);
-      gtk_widget_queue_draw (window);
-      g_assert_true (roadie_test_wait_until (painted, &paints, 5000));
-      g_signal_handler_disconnect (clock, handler);
-
-      snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, snapshot,
-                              gtk_widget_get_width (window),
-                              gtk_widget_get_height (window));
-      node = gtk_snapshot_free_to_node (snapshot);
-      if (node != NULL)
-        return node;
-    }
-  g_error ("the window drew nothing in 20 frames");
-}
-
-static void
-save_screenshot (GtkWidget  *window,
-                 const char *name)
-{
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  GskRenderer *renderer;
-  int width = gtk_widget_get_width (window);
-  int height = gtk_widget_get_height (window);
-
-  g_assert_cmpint (width, >, 0);
-  g_assert_cmpint (height, >, 0);
-
-  node = render_window (window);
-  renderer = gtk_native_get_renderer (GTK_NATIVE (window));
-  texture = gsk_renderer_render_texture (renderer, node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  path = g_build_filename (g_getenv ("ROADIE_TEST_BUILDDIR"), name, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
 }
 
 static void
@@ -310,10 +244,10 @@ test_window_start_crash_stop (void)
   roadie_test_run_for (2200);
   g_assert_true (g_str_has_suffix (label_text (&fixture, "uptime_label"), " s"));
   g_assert_cmpstr (label_text (&fixture, "uptime_label"), !=, "0 s");
-  save_screenshot (fixture.window, "roadie-window.png");
+  g_free (roadie_test_save_screenshot (fixture.window, "roadie-window.png"));
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
   roadie_test_run_for (500);
-  save_screenshot (fixture.window, "roadie-window-dark.png");
+  g_free (roadie_test_save_screenshot (fixture.window, "roadie-window-dark.png"));
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
 
   /* Crash it: the window shows the countdown, then the new server. */
@@ -325,7 +259,7 @@ test_window_start_crash_stop (void)
   g_assert_true (seen_text_with_prefix (fixture.detail_texts, "The server stopped unexpectedly"));
   g_assert_true (gtk_widget_has_css_class (template_child (&fixture, "status_dot"), "warning"));
   roadie_test_run_for (50);
-  save_screenshot (fixture.window, "roadie-window-restarting.png");
+  g_free (roadie_test_save_screenshot (fixture.window, "roadie-window-restarting.png"));
   wait_for_state_text (&fixture, "Running", 15000);
   second_pid = roadie_supervisor_get_pid (fixture.supervisor);
   g_assert_cmpint (second_pid, >, 0);
@@ -346,23 +280,6 @@ test_window_start_crash_stop (void)
     g_test_message ("state %u: %s", i, (const char *) g_ptr_array_index (fixture.state_texts, i));
 }
 
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_descendant (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static const char *
 live_page (void)
 {
@@ -372,7 +289,7 @@ live_page (void)
 static gboolean
 log_shows (gpointer user_data)
 {
-  GtkWidget *log_view = find_descendant (template_child (&fixture, "log_box"), ROADIE_TYPE_LOG_VIEW);
+  GtkWidget *log_view = roadie_test_find_descendant (template_child (&fixture, "log_box"), ROADIE_TYPE_LOG_VIEW);
   g_autofree char *text = roadie_log_view_dup_text (ROADIE_LOG_VIEW (log_view));
 
   return strstr (text, user_data) != NULL;
@@ -413,7 +330,7 @@ test_window_live_area_and_failed (void)
   g_assert_true (gtk_widget_is_sensitive (try_again));
   g_assert_true (gtk_widget_has_css_class (template_child (&fixture, "status_dot"), "error"));
   roadie_test_run_for (400);
-  save_screenshot (fixture.window, "roadie-window-failed.png");
+  g_free (roadie_test_save_screenshot (fixture.window, "roadie-window-failed.png"));
 
   /* The page's one action: a fixed server runs again. */
   g_settings_set_strv (fixture.settings, "arguments", printing);
@@ -425,7 +342,7 @@ test_window_live_area_and_failed (void)
   g_assert_true (log_shows ((gpointer) "line 1\n"));
   gtk_widget_activate_action (fixture.window, "win.show-view", "s", "log");
   roadie_test_run_for (300);
-  save_screenshot (fixture.window, "roadie-window-log.png");
+  g_free (roadie_test_save_screenshot (fixture.window, "roadie-window-log.png"));
   gtk_widget_activate_action (fixture.window, "win.show-view", "s", "live");
 
   g_assert_true (gtk_widget_activate (template_child (&fixture, "start_button")));
@@ -537,7 +454,7 @@ test_window_missing_executable (void)
   g_assert_nonnull (strstr (title, missing));
   g_assert_true (gtk_widget_get_visible (template_child (&fixture, "choose_button")));
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (start_button)), ==, "Start");
-  save_screenshot (fixture.window, "roadie-window-error.png");
+  g_free (roadie_test_save_screenshot (fixture.window, "roadie-window-error.png"));
 
   /* Choose… opens a file chooser; the chosen program is stored. */
 #ifndef __SANITIZE_ADDRESS__
@@ -616,7 +533,7 @@ test_window_control_api_port_taken (void)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (api_row)));
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (api_row)), ==,
                    roadie_service_get_control_api_problem (service));
-  save_screenshot (GTK_WIDGET (window), "roadie-window-api-problem.png");
+  g_free (roadie_test_save_screenshot (GTK_WIDGET (window), "roadie-window-api-problem.png"));
 
   gtk_window_destroy (GTK_WINDOW (window));
 }
@@ -714,7 +631,7 @@ test_window_attached (void)
                                            "accent"));
   /* Let the buttons' style transitions finish before the picture. */
   roadie_test_run_for (400);
-  save_screenshot (window, "roadie-window-attached.png");
+  g_free (roadie_test_save_screenshot (window, "roadie-window-attached.png"));
 
   /* Only the one server runs: Roadie started no second one. */
   g_assert_cmpuint (roadie_test_count_tagged (tag), ==, 1);
@@ -824,7 +741,7 @@ test_window_this_run (void)
   g_assert_nonnull (strstr (rows->str, "Ignored: AUDIO_SERVER_MAX_RESTARTS=lots is not a whole number from 0 to 1000"));
   /* only what was overridden is listed */
   g_assert_null (strstr (rows->str, "ws-port"));
-  save_screenshot (fixture.window, "roadie-window-this-run.png");
+  g_free (roadie_test_save_screenshot (fixture.window, "roadie-window-this-run.png"));
 }
 
 int

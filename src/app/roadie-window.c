@@ -390,21 +390,8 @@ update_status_card (RoadieWindow          *self,
 static gboolean
 shows_uptime (RoadieSupervisor *supervisor)
 {
-  switch (roadie_supervisor_get_state (supervisor))
-    {
-    case ROADIE_SUPERVISOR_STATE_RUNNING:
-    case ROADIE_SUPERVISOR_STATE_UNHEALTHY:
-    case ROADIE_SUPERVISOR_STATE_ATTACHED:
-      return TRUE;
-
-    case ROADIE_SUPERVISOR_STATE_STOPPED:
-    case ROADIE_SUPERVISOR_STATE_STARTING:
-    case ROADIE_SUPERVISOR_STATE_BACKOFF:
-    case ROADIE_SUPERVISOR_STATE_FAILED:
-    case ROADIE_SUPERVISOR_STATE_STOPPING:
-    default:
-      return roadie_supervisor_get_uptime_ms (supervisor) > 0;
-    }
+  return roadie_supervisor_state_is_up (roadie_supervisor_get_state (supervisor))
+         || roadie_supervisor_get_uptime_ms (supervisor) > 0;
 }
 
 static void

@@ -307,32 +307,12 @@ open_link (RoadieEngineLink *self,
   roadie_ws_client_connect (self->client);
 }
 
-static gboolean
-server_is_up (RoadieSupervisorState state)
-{
-  switch (state)
-    {
-    case ROADIE_SUPERVISOR_STATE_RUNNING:
-    case ROADIE_SUPERVISOR_STATE_UNHEALTHY:
-    case ROADIE_SUPERVISOR_STATE_ATTACHED:
-      return TRUE;
-
-    case ROADIE_SUPERVISOR_STATE_STOPPED:
-    case ROADIE_SUPERVISOR_STATE_STARTING:
-    case ROADIE_SUPERVISOR_STATE_BACKOFF:
-    case ROADIE_SUPERVISOR_STATE_FAILED:
-    case ROADIE_SUPERVISOR_STATE_STOPPING:
-    default:
-      return FALSE;
-    }
-}
-
 static void
 follow_supervisor (RoadieEngineLink *self)
 {
   g_autofree char *url = NULL;
 
-  if (!server_is_up (roadie_supervisor_get_state (self->supervisor)))
+  if (!roadie_supervisor_state_is_up (roadie_supervisor_get_state (self->supervisor)))
     {
       close_link (self);
       return;

@@ -148,6 +148,26 @@ static void handle_server_gone   (RoadieSupervisor *self);
 static void begin_termination    (RoadieSupervisor *self,
                                   Termination       why);
 
+gboolean
+roadie_supervisor_state_is_up (RoadieSupervisorState state)
+{
+  switch (state)
+    {
+    case ROADIE_SUPERVISOR_STATE_RUNNING:
+    case ROADIE_SUPERVISOR_STATE_UNHEALTHY:
+    case ROADIE_SUPERVISOR_STATE_ATTACHED:
+      return TRUE;
+
+    case ROADIE_SUPERVISOR_STATE_STOPPED:
+    case ROADIE_SUPERVISOR_STATE_STARTING:
+    case ROADIE_SUPERVISOR_STATE_BACKOFF:
+    case ROADIE_SUPERVISOR_STATE_FAILED:
+    case ROADIE_SUPERVISOR_STATE_STOPPING:
+    default:
+      return FALSE;
+    }
+}
+
 const char *
 roadie_supervisor_state_to_string (RoadieSupervisorState state)
 {

@@ -30,6 +30,9 @@ typedef enum
 GType       roadie_supervisor_state_get_type  (void);
 /* "stopped", "starting", … as in the status JSON */
 const char *roadie_supervisor_state_to_string (RoadieSupervisorState state);
+/* A server process is up and answering (or was until just now): running,
+ * unhealthy or attached. */
+gboolean    roadie_supervisor_state_is_up     (RoadieSupervisorState state);
 
 #define ROADIE_TYPE_SUPERVISOR (roadie_supervisor_get_type ())
 
