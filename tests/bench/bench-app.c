@@ -153,7 +153,6 @@ main (int   argc,
   gint64 started_us = process_start_us ();
   g_autoptr(GSettings) settings = NULL;
   g_autoptr(GError) error = NULL;
-  const char *arguments[] = { "--input", "demo", "--browser-port", "0", "--dj-port", "0", NULL };
   Bench bench = { 0 };
   gint64 running_us = 0;
   double live_cpu, idle_cpu;
@@ -168,8 +167,11 @@ main (int   argc,
 
   port = roadie_test_free_port ();
   settings = g_settings_new (APP_ID);
-  g_settings_set_string (settings, "executable-path", roadie_test_engine ());
-  g_settings_set_strv (settings, "arguments", arguments);
+  /* The bundled engine (empty path), playing its demo groove. */
+  g_settings_set_string (settings, "executable-path", "");
+  g_settings_set_string (settings, "engine-capture", "demo");
+  g_settings_set_int (settings, "engine-browser-port", roadie_test_free_port ());
+  g_settings_set_int (settings, "engine-dj-port", roadie_test_free_port ());
   g_settings_set_int (settings, "ws-port", port);
   g_settings_set_int (settings, "control-api-port", roadie_test_free_port ());
   g_settings_set_boolean (settings, "auto-start", TRUE);
