@@ -314,7 +314,7 @@ main (int   argc,
   guint feed_id;
   g_autoptr(GdkPaintable) paintable = NULL;
   GskRenderer *renderer;
-  long rss_before, rss_10k = 0, rss_hour;
+  long rss_before, rss_10k = 0, rss_half = 0, rss_hour;
   gint64 memory_start_us;
   guint renders = 0;
   gboolean missed = FALSE;
@@ -400,13 +400,15 @@ main (int   argc,
         }
       if (seq + 1 == 10000)
         rss_10k = rss_kib ();
+      else if (seq + 1 == FRAMES_PER_HOUR / 2)
+        rss_half = rss_kib ();
     }
   rss_hour = rss_kib ();
   g_print ("\nmemory: %u frames pushed in %.1f s, %u rendered to textures (bar 0 at %.2f at the end)\n",
            FRAMES_PER_HOUR, (g_get_monotonic_time () - memory_start_us) / 1e6, renders,
            roadie_spectrum_view_get_band_level (bench.view, 0));
-  g_print ("  RSS before %ld KiB, after 10 000 frames %ld KiB, after 216 000 frames %ld KiB (%+ld KiB)\n",
-           rss_before, rss_10k, rss_hour, rss_hour - rss_10k);
+  g_print ("  RSS before %ld KiB, after 10 000 frames %ld KiB, 108 000 %ld KiB, 216 000 %ld KiB (%+ld KiB)\n",
+           rss_before, rss_10k, rss_half, rss_hour, rss_hour - rss_10k);
   if (rss_hour - rss_10k > RSS_GROWTH_TARGET_KIB)
     {
       g_print ("  target missed: RSS grew by more than %d KiB\n", RSS_GROWTH_TARGET_KIB);
