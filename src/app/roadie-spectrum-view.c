@@ -93,6 +93,9 @@ struct _RoadieSpectrumView
   gboolean         idle_is_explicit;
 
   guint            tick_id;
+  /* Hidden (another page, the window behind the tray): the animation waits
+   * for the view to be shown again instead of running the frame clock. */
+  gboolean         tick_paused;
   gint64           last_tick_us;
 
   char            *summary;
@@ -464,6 +467,12 @@ ensure_ticking (RoadieSpectrumView *self)
 {
   if (self->tick_id != 0)
     return;
+  if (gtk_widget_get_realized (GTK_WIDGET (self)) && !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    {
+      self->tick_paused = TRUE;
+      return;
+    }
+  self->tick_paused = FALSE;
   g_clear_handle_id (&self->summary_timeout_id, g_source_remove);
   self->last_tick_us = 0;
   self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), tick_cb, NULL, NULL);
@@ -936,6 +945,33 @@ roadie_spectrum_view_unroot (GtkWidget *widget)
   GTK_WIDGET_CLASS (roadie_spectrum_view_parent_class)->unroot (widget);
 }
 
+static void
+roadie_spectrum_view_map (GtkWidget *widget)
+{
+  RoadieSpectrumView *self = ROADIE_SPECTRUM_VIEW (widget);
+
+  GTK_WIDGET_CLASS (roadie_spectrum_view_parent_class)->map (widget);
+
+  /* Catch up with what came (or stopped coming) while hidden. */
+  if (self->tick_paused)
+    ensure_ticking (self);
+}
+
+static void
+roadie_spectrum_view_unmap (GtkWidget *widget)
+{
+  RoadieSpectrumView *self = ROADIE_SPECTRUM_VIEW (widget);
+
+  if (self->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (widget, self->tick_id);
+      stopped_ticking (self);
+      self->tick_paused = TRUE;
+    }
+
+  GTK_WIDGET_CLASS (roadie_spectrum_view_parent_class)->unmap (widget);
+}
+
 /* --- GObject --------------------------------------------------------------- */
 
 static void
@@ -1007,6 +1043,8 @@ roadie_spectrum_view_class_init (RoadieSpectrumViewClass *klass)
   widget_class->measure = roadie_spectrum_view_measure;
   widget_class->system_setting_changed = roadie_spectrum_view_system_setting_changed;
   widget_class->unroot = roadie_spectrum_view_unroot;
+  widget_class->map = roadie_spectrum_view_map;
+  widget_class->unmap = roadie_spectrum_view_unmap;
 
   properties[PROP_IS_IDLE] =
     g_param_spec_boolean ("is-idle", NULL, NULL, TRUE,
