@@ -301,6 +301,16 @@ test_app_live_view (void)
   g_free (roadie_test_save_screenshot (window, "roadie-window-live-dark.png"));
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
 
+  /* Off screen, the view costs no frame clock; back on screen it is live. */
+  g_assert_true (roadie_spectrum_view_is_animating (view));
+  gtk_widget_activate_action (window, "win.show-view", "s", "log");
+  roadie_test_run_for (300);
+  g_assert_false (roadie_spectrum_view_is_animating (view));
+  gtk_widget_activate_action (window, "win.show-view", "s", "live");
+  roadie_test_run_for (300);
+  g_assert_true (roadie_spectrum_view_is_animating (view));
+  g_assert_false (roadie_spectrum_view_get_is_idle (view));
+
   g_assert_true (roadie_supervisor_stop (fixture.supervisor, NULL));
   wait_for_state (ROADIE_SUPERVISOR_STATE_STOPPED, 10000);
   g_assert_true (roadie_test_wait_until (view_is_idle, view, 5000));
