@@ -20,15 +20,15 @@ painted (gpointer user_data)
 GdkTexture *
 roadie_test_render_widget (GtkWidget *widget)
 {
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  GtkWidget *window = GTK_WIDGET (gtk_widget_get_root (widget));
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
   g_autoptr(GskRenderNode) node = NULL;
-  int width = 0;
-  int height = 0;
+  graphene_rect_t bounds;
 
   g_assert_nonnull (clock);
   for (guint attempt = 0; attempt < 20 && node == NULL; attempt++)
     {
-      g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+      g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
       GtkSnapshot *snapshot;
       guint paints = 0;
       gulong handler;
@@ -38,19 +38,22 @@ roadie_test_render_widget (GtkWidget *widget)
       g_assert_true (roadie_test_wait_until (painted, &paints, 5000));
       g_signal_handler_disconnect (clock, handler);
 
-      width = gtk_widget_get_width (widget);
-      height = gtk_widget_get_height (widget);
-      if (width <= 0 || height <= 0)
+      if (gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
         continue;
       snapshot = gtk_snapshot_new ();
-      gdk_paintable_snapshot (paintable, snapshot, width, height);
+      gdk_paintable_snapshot (paintable, snapshot,
+                              gtk_widget_get_width (window), gtk_widget_get_height (window));
       node = gtk_snapshot_free_to_node (snapshot);
     }
   if (node == NULL)
     g_error ("%s drew nothing in 20 frames", G_OBJECT_TYPE_NAME (widget));
 
-  return gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
-                                      &GRAPHENE_RECT_INIT (0, 0, width, height));
+  /* The widget as it looks in its window, the window's background behind. */
+  g_assert_true (gtk_widget_compute_bounds (widget, window, &bounds));
+  return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                      &GRAPHENE_RECT_INIT (bounds.origin.x, bounds.origin.y,
+                                                           gtk_widget_get_width (widget),
+                                                           gtk_widget_get_height (widget)));
 }
 
 char *

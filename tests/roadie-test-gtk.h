@@ -7,9 +7,10 @@
 
 G_BEGIN_DECLS
 
-/* The widget as it was last drawn, once a frame has been painted with the
- * current style and layout (a widget still waiting for a layout draws
- * nothing: this waits up to 20 frames). */
+/* The widget as it was last drawn in its window (the window's background
+ * behind it), once a frame has been painted with the current style and
+ * layout (a widget still waiting for a layout draws nothing: this waits up
+ * to 20 frames). */
 GdkTexture *roadie_test_render_widget     (GtkWidget  *widget);
 /* Saves that picture as $ROADIE_TEST_BUILDDIR/name (name may hold a
  * folder, e.g. "screenshots/x.png", made as needed); returns the path. */

@@ -20,6 +20,7 @@
 #include "roadie-live-frame.h"
 #include "roadie-protocol.h"
 #include "roadie-spectrum-view.h"
+#include "roadie-test-gtk.h"
 #include "roadie-test-util.h"
 #include "roadie-ws-client.h"
 
@@ -133,20 +134,11 @@ static Pixels *
 render_pixels (GtkWidget  *widget,
                const char *name)
 {
-  GtkWidget *window = GTK_WIDGET (gtk_widget_get_root (widget));
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  g_autoptr(GdkTexture) texture = roadie_test_render_widget (widget);
   Pixels *pixels = g_new0 (Pixels, 1);
-  graphene_rect_t bounds;
 
-  g_assert_true (gtk_widget_compute_bounds (widget, window, &bounds));
-  node = render_node (window);
   pixels->width = gtk_widget_get_width (widget);
   pixels->height = gtk_widget_get_height (widget);
-  texture = gsk_renderer_render_texture (renderer, node,
-                                         &GRAPHENE_RECT_INIT (bounds.origin.x, bounds.origin.y,
-                                                              pixels->width, pixels->height));
   g_assert_cmpint (gdk_texture_get_width (texture), ==, pixels->width);
   pixels->pixels = g_malloc ((gsize) pixels->width * pixels->height * 4);
   gdk_texture_download (texture, pixels->pixels, (gsize) pixels->width * 4);
