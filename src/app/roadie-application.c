@@ -305,14 +305,9 @@ quit_signal_cb (gpointer user_data)
 static gboolean
 keeps_running_in_background (RoadieApplication *self)
 {
-  GSettings *settings = roadie_settings_get_gsettings (roadie_service_get_settings (self->service));
-  g_autoptr(GSettingsSchema) schema = NULL;
-
   if (self->tray != NULL && roadie_tray_get_registered (self->tray))
     return TRUE;
-  g_object_get (settings, "settings-schema", &schema, NULL);
-  return g_settings_schema_has_key (schema, "run-in-background")
-         && g_settings_get_boolean (settings, "run-in-background");
+  return roadie_settings_get_boolean (roadie_service_get_settings (self->service), "run-in-background");
 }
 
 static void
@@ -500,11 +495,6 @@ roadie_application_startup (GApplication *application)
     {
       RoadieSupervisorState state = roadie_supervisor_get_state (roadie_service_get_supervisor (self->service));
 
-      if (strcmp (self->startup_command, "restart") == 0 && !roadie_service_state_can_restart (state))
-        {
-          g_free (self->startup_command);
-          self->startup_command = g_strdup ("start");
-        }
       if (strcmp (self->startup_command, "start") != 0 || roadie_service_state_can_start (state))
         run_command (self, self->startup_command);
     }
