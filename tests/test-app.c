@@ -16,8 +16,10 @@
 
 #include <adwaita.h>
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 #include "roadie-application.h"
+#include "roadie-http.h"
 #include "roadie-notifier.h"
 #include "roadie-service.h"
 #include "roadie-spectrum-view.h"
@@ -394,6 +396,68 @@ test_app_background (void)
 }
 
 static void
+stand_in_connected (SoupServer              *server,
+                    SoupServerMessage       *message,
+                    const char              *path,
+                    SoupWebsocketConnection *connection,
+                    gpointer                 user_data)
+{
+  GPtrArray *connections = user_data;
+
+  g_ptr_array_add (connections, g_object_ref (connection));
+  soup_websocket_connection_send_text (connection,
+                                       "{\"type\":\"hello\",\"server\":\"roadie-engine\",\"version\":\"0\",\"protocol\":1}");
+  soup_websocket_connection_send_text (connection,
+                                       "{\"type\":\"stats\",\"dj_connects\":0,\"dj_disconnects\":0,"
+                                       "\"browser_connects\":0,\"browser_disconnects\":0,\"mc_reconnect_count\":0,"
+                                       "\"current_djs\":0,\"current_browsers\":0,\"mc_connected\":false,\"djs\":[],"
+                                       "\"links\":{\"visualizer\":null,\"relay\":{\"url\":\"ws://vj.example.com:9000/\","
+                                       "\"state\":\"auth-failed\",\"next_retry_ms\":null}}}");
+}
+
+/* An engine whose DJ relay was refused for a wrong key (its stats say
+ * so): Roadie, attached to it, tells the DJ once, with the way to the key. */
+static void
+test_app_auth_notification (void)
+{
+  g_autoptr(SoupServer) server = soup_server_new (NULL, NULL);
+  g_autoptr(GPtrArray) connections = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  RoadieTestNotification *notification;
+  guint16 port = roadie_test_free_port ();
+
+  roadie_test_allow_roadie_warnings ();
+
+  soup_server_add_websocket_handler (server, "/", NULL, NULL, stand_in_connected, connections, NULL);
+  /* Roadie's own listen helper: soup_server_listen_local leaks an address
+   * in libsoup 3.2. */
+  g_assert_true (roadie_http_server_listen (server, "127.0.0.1", port, "the stand-in cannot listen",
+                                            "pick another port", &error));
+  g_assert_no_error (error);
+  g_settings_set_int (fixture.settings, "ws-port", port);
+  g_settings_set_boolean (fixture.settings, "auto-start", TRUE);
+
+  /* What Roadie does at launch: a server already answers, so it attaches. */
+  roadie_supervisor_auto_start (fixture.supervisor);
+  wait_for_state (ROADIE_SUPERVISOR_STATE_ATTACHED, 10000);
+  g_assert_true (roadie_test_wait_until (has_notification, (gpointer) ROADIE_NOTIFICATION_AUTH, 10000));
+  notification = roadie_test_notifications_last (fixture.notifications, ROADIE_NOTIFICATION_AUTH);
+  g_assert_nonnull (strstr (notification->title, "DJ relay"));
+  g_assert_cmpstr (notification->default_action, ==, "app.preferences");
+
+  /* Said once, not at every stats message. */
+  roadie_test_run_for (1500);
+  g_assert_cmpuint (roadie_test_notifications_count (fixture.notifications, ROADIE_NOTIFICATION_AUTH), ==, 1);
+
+  for (guint i = 0; i < connections->len; i++)
+    if (soup_websocket_connection_get_state (g_ptr_array_index (connections, i)) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (g_ptr_array_index (connections, i), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  soup_server_disconnect (server);
+  g_settings_set_int (fixture.settings, "ws-port", fixture.port);
+  g_settings_set_boolean (fixture.settings, "auto-start", FALSE);
+}
+
+static void
 configure (void)
 {
   g_autofree char *port_text = NULL;
@@ -438,6 +502,7 @@ main (int   argc,
   g_test_add_func ("/roadie/app/live-view", test_app_live_view);
   g_test_add_func ("/roadie/app/shortcuts", test_app_shortcuts);
   g_test_add_func ("/roadie/app/background", test_app_background);
+  g_test_add_func ("/roadie/app/auth-notification", test_app_auth_notification);
 
   roadie_test_capture_log ();
   fixture.notifications = roadie_test_notifications_start (APP_ID);
