@@ -194,7 +194,6 @@ number_row_new (GSettings          *settings,
                 const char         *key)
 {
   const GVariantType *type = g_settings_schema_key_get_value_type (schema_key);
-  const char *summary = g_settings_schema_key_get_summary (schema_key);
   gboolean is_double = g_variant_type_equal (type, G_VARIANT_TYPE_DOUBLE);
   GtkAdjustment *adjustment;
   GtkWidget *row = adw_action_row_new ();
@@ -204,12 +203,13 @@ number_row_new (GSettings          *settings,
   int width;
 
   key_bounds (schema_key, &lower, &upper);
-  /* Steps that suit the unit the summary names. */
+  /* Steps that suit the unit the key's name says (the summary is
+   * translated, the name is not). */
   if (is_double)
     digits = 2, step = 0.05, page = 0.5;
-  else if (summary != NULL && strstr (summary, "(ms)") != NULL)
+  else if (g_str_has_suffix (key, "-ms") || strcmp (key, "health-check-interval") == 0)
     step = 100, page = 1000;
-  else if (summary != NULL && strstr (summary, "(bytes)") != NULL)
+  else if (g_str_has_suffix (key, "-bytes"))
     step = 1024 * 1024, page = 16 * 1024 * 1024;
 
   adjustment = gtk_adjustment_new (lower, lower, upper, step, page, 0);

@@ -664,7 +664,9 @@ health_failed (RoadieSupervisor *self,
 
   {
     g_autofree char *message =
-      g_strdup_printf (_("The audio server stopped answering on port %d (%u health checks failed in a row)."),
+      g_strdup_printf (ngettext ("The audio server stopped answering on port %d (%u health check failed).",
+                                 "The audio server stopped answering on port %d (%u health checks failed in a row).",
+                                 self->health_failures),
                        ws_port (self), self->health_failures);
     set_last_error (self, message);
   }
@@ -794,10 +796,12 @@ handle_server_gone (RoadieSupervisor *self)
         g_strdup_printf ("Audio server has crashed %u times within %" G_GINT64_FORMAT "s, giving up",
                          roadie_restart_window_count (self->restart_window, now, window_ms * 1000),
                          window_ms / 1000);
+      guint crashes = roadie_restart_window_count (self->restart_window, now, window_ms * 1000);
       g_autofree char *user_message =
-        g_strdup_printf (_("The audio server crashed %u times within %" G_GINT64_FORMAT " s. Roadie gave up restarting it: look at the log, fix the cause, then press Start."),
-                         roadie_restart_window_count (self->restart_window, now, window_ms * 1000),
-                         window_ms / 1000);
+        g_strdup_printf (ngettext ("The audio server crashed %u time within %u s. Roadie gave up restarting it: look at the log, fix the cause, then press Start.",
+                                   "The audio server crashed %u times within %u s. Roadie gave up restarting it: look at the log, fix the cause, then press Start.",
+                                   crashes),
+                         crashes, (guint) (window_ms / 1000));
 
       ROADIE_ERROR_LOG ("%s", message);
       set_last_error (self, user_message);
