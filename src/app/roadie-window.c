@@ -305,12 +305,22 @@ executable_is_unusable (RoadieSupervisor *supervisor)
          !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE);
 }
 
+static gboolean shows_uptime (RoadieSupervisor *supervisor);
+
+/* Only what moves with the clock alone: the restart countdown in the
+ * title and the uptime. Everything else changes with the supervisor's
+ * "changed" signal, which refreshes the whole window. */
 static gboolean
 tick_cb (gpointer user_data)
 {
   RoadieWindow *self = user_data;
+  g_autofree char *title = state_title (self->supervisor);
+  g_autofree char *uptime = NULL;
 
-  roadie_window_refresh (self);
+  if (shows_uptime (self->supervisor))
+    uptime = format_duration (roadie_supervisor_get_uptime_ms (self->supervisor));
+  gtk_label_set_text (self->state_label, title);
+  set_label (self->uptime_label, uptime);
   return G_SOURCE_CONTINUE;
 }
 

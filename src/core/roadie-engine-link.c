@@ -207,10 +207,15 @@ on_message (RoadieWsClient *client,
   RoadieEngineLink *self = user_data;
   g_autoptr(RoadieMessage) message = NULL;
   g_autoptr(GError) error = NULL;
-  gushort close_code = 0;
 
-  message = roadie_message_parse (text, strlen (text), ROADIE_WS_CLIENT_MAX_INCOMING_PAYLOAD,
-                                  &close_code, &error);
+  /* The client has parsed the text once already; object is NULL when it
+   * was not a JSON object. */
+  if (object == NULL)
+    {
+      g_debug ("Engine link: ignoring a message that is not a JSON object");
+      return;
+    }
+  message = roadie_message_new_for_object (object, &error);
   if (message == NULL)
     {
       /* A third-party server may speak its own dialect; that is not ours

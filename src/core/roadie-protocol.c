@@ -540,11 +540,8 @@ roadie_message_parse (const char  *text,
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *problem = NULL;
-  const TypeSpec *spec = NULL;
   RoadieMessage *message;
   JsonNode *root;
-  JsonNode *type_node;
-  const char *type_name;
   const char *syntax_problem;
 
   g_return_val_if_fail (text != NULL || len == 0, NULL);
@@ -585,26 +582,48 @@ roadie_message_parse (const char  *text,
     return refuse (close_code, CLOSE_INVALID_PAYLOAD, error, G_IO_ERROR_INVALID_DATA,
                    "the message must be a JSON object");
 
-  type_node = json_object_get_member (json_node_get_object (root), "type");
+  message = roadie_message_new_for_object (json_node_get_object (root), &local_error);
+  if (message == NULL)
+    return refuse (close_code, CLOSE_INVALID_PAYLOAD, error, G_IO_ERROR_INVALID_DATA,
+                   local_error->message);
+  return message;
+}
+
+RoadieMessage *
+roadie_message_new_for_object (JsonObject  *object,
+                               GError     **error)
+{
+  const TypeSpec *spec = NULL;
+  RoadieMessage *message;
+  JsonNode *type_node;
+  const char *type_name;
+
+  g_return_val_if_fail (object != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  type_node = json_object_get_member (object, "type");
   if (type_node == NULL)
-    return refuse (close_code, CLOSE_INVALID_PAYLOAD, error, G_IO_ERROR_INVALID_DATA,
-                   "the message has no “type”");
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the message has no “type”");
+      return NULL;
+    }
   if (!JSON_NODE_HOLDS_VALUE (type_node) || json_node_get_value_type (type_node) != G_TYPE_STRING)
-    return refuse (close_code, CLOSE_INVALID_PAYLOAD, error, G_IO_ERROR_INVALID_DATA,
-                   "“type” must be a string");
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "“type” must be a string");
+      return NULL;
+    }
 
   type_name = json_node_get_string (type_node);
   for (guint i = 0; i < G_N_ELEMENTS (types); i++)
     if (g_str_equal (types[i].name, type_name))
       spec = &types[i];
 
-  if (spec != NULL && !check_fields (json_node_get_object (root), spec, &local_error))
-    return refuse (close_code, CLOSE_INVALID_PAYLOAD, error, G_IO_ERROR_INVALID_DATA,
-                   local_error->message);
+  if (spec != NULL && !check_fields (object, spec, error))
+    return NULL;
 
   message = g_new0 (RoadieMessage, 1);
   message->type = spec != NULL ? spec->type : ROADIE_MESSAGE_UNKNOWN;
-  message->object = json_object_ref (json_node_get_object (root));
+  message->object = json_object_ref (object);
   return message;
 }
 

@@ -43,6 +43,10 @@ RoadieMessage *roadie_message_parse     (const char   *text,
                                          gsize         max_bytes,
                                          gushort      *close_code,
                                          GError      **error);
+/* The same checks on an object parsed elsewhere (by a RoadieWsClient, say):
+ * the type and its fields. NULL with error set when they do not hold. */
+RoadieMessage *roadie_message_new_for_object (JsonObject  *object,
+                                              GError     **error);
 void           roadie_message_free      (RoadieMessage *message);
 const char    *roadie_message_type_name (RoadieMessageType type);
 
