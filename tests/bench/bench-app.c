@@ -10,7 +10,12 @@
  *    (the peer: what the window costs when nothing moves), and with the
  *    frames still coming but the live view off screen (the link's share);
  *  - the app's resident memory after the first 10 s of frames and after
- *    the measuring window, to show it does not grow with frames.
+ *    the measuring window, to show it does not grow with frames;
+ *  - GTK's own floor, the second peer: a plain GtkWindow of the same size
+ *    in this process and on this Xvfb, whose only content is a 2 px
+ *    square changing colour on every frame-clock tick, at 60 fps too. It
+ *    is what any GTK 4 window costs to repaint 60 times a second here,
+ *    before anything is drawn or received.
  * Prints a table and one JSON line; exits non-zero if the 5 % CPU target
  * is missed.
  */
@@ -29,6 +34,60 @@
 #include "roadie-window.h"
 
 #define MEASURE_S 10
+
+/* The floor peer's content: 2 px that change on every frame. */
+#define FLOOR_TYPE_SQUARE (floor_square_get_type ())
+G_DECLARE_FINAL_TYPE (FloorSquare, floor_square, FLOOR, SQUARE, GtkWidget)
+
+struct _FloorSquare
+{
+  GtkWidget parent_instance;
+  guint     ticks;
+};
+
+G_DEFINE_FINAL_TYPE (FloorSquare, floor_square, GTK_TYPE_WIDGET)
+
+static void
+floor_square_snapshot (GtkWidget   *widget,
+                       GtkSnapshot *snapshot)
+{
+  FloorSquare *self = FLOOR_SQUARE (widget);
+  GdkRGBA color = { (self->ticks % 60) / 60.f, 0.5f, 0.5f, 1.f };
+
+  gtk_snapshot_append_color (snapshot, &color, &GRAPHENE_RECT_INIT (0, 0, 2, 2));
+}
+
+static gboolean
+floor_square_tick (GtkWidget     *widget,
+                   GdkFrameClock *clock,
+                   gpointer       user_data)
+{
+  FLOOR_SQUARE (widget)->ticks++;
+  gtk_widget_queue_draw (widget);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+floor_square_class_init (FloorSquareClass *klass)
+{
+  GTK_WIDGET_CLASS (klass)->snapshot = floor_square_snapshot;
+}
+
+static void
+floor_square_init (FloorSquare *self)
+{
+  gtk_widget_set_size_request (GTK_WIDGET (self), 2, 2);
+  gtk_widget_set_halign (GTK_WIDGET (self), GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (GTK_WIDGET (self), GTK_ALIGN_CENTER);
+  gtk_widget_add_tick_callback (GTK_WIDGET (self), floor_square_tick, NULL, NULL);
+}
+
+static void
+count_paint_cb (GdkFrameClock *clock,
+                guint         *paints)
+{
+  (*paints)++;
+}
 
 typedef struct
 {
@@ -156,8 +215,10 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   Bench bench = { 0 };
   gint64 running_us = 0;
-  double live_cpu, idle_cpu, link_cpu;
-  guint live_paints, idle_paints, link_paints;
+  double live_cpu, idle_cpu, link_cpu, floor_cpu;
+  guint live_paints, idle_paints, link_paints, floor_paints = 0, floor_live_paints, no_paints;
+  GtkWidget *floor_window;
+  int width, height;
   long rss_early, rss_late;
   guint16 port;
 
@@ -212,6 +273,23 @@ main (int   argc,
   roadie_test_run_for (1500);
   idle_cpu = measure_cpu (&bench, &idle_paints);
 
+  /* GTK's floor: the app's window away, a plain one of the same size. */
+  width = gtk_widget_get_width (bench.window);
+  height = gtk_widget_get_height (bench.window);
+  gtk_widget_set_visible (bench.window, FALSE);
+  floor_window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (floor_window), width, height);
+  gtk_window_set_child (GTK_WINDOW (floor_window), g_object_new (FLOOR_TYPE_SQUARE, NULL));
+  gtk_window_present (GTK_WINDOW (floor_window));
+  gtk_widget_realize (floor_window);
+  g_signal_connect (gtk_widget_get_frame_clock (floor_window), "after-paint",
+                    G_CALLBACK (count_paint_cb), &floor_paints);
+  roadie_test_run_for (1500);
+  floor_live_paints = floor_paints;
+  floor_cpu = measure_cpu (&bench, &no_paints);
+  floor_live_paints = floor_paints - floor_live_paints;
+  gtk_window_destroy (GTK_WINDOW (floor_window));
+
   g_print ("app start → window painted      %8.1f ms\n", (bench.window_painted_us - started_us) / 1000.0);
   g_print ("app start → server running      %8.1f ms\n", (running_us - started_us) / 1000.0);
   g_print ("app start → first live frame    %8.1f ms\n", (bench.live_painted_us - started_us) / 1000.0);
@@ -219,11 +297,15 @@ main (int   argc,
            MEASURE_S, live_cpu, live_paints, live_paints / (double) MEASURE_S);
   g_print ("app CPU, frames, view hidden    %8.2f %% of a core (%u live paints)\n", link_cpu, link_paints);
   g_print ("app CPU, server stopped (peer)  %8.2f %% of a core (%u live paints)\n", idle_cpu, idle_paints);
+  g_print ("GTK floor: plain %d×%d window,  %8.2f %% of a core (%u paints, %.1f fps)\n",
+           width, height, floor_cpu, floor_live_paints, floor_live_paints / (double) MEASURE_S);
+  g_print ("app live view / GTK floor       %8.2f\n", live_cpu / floor_cpu);
   g_print ("app RSS after start / +%u s     %6ld KiB / %6ld KiB\n", MEASURE_S, rss_early, rss_late);
   g_print ("{\"first_window_ms\":%.1f,\"first_live_frame_ms\":%.1f,\"live_cpu_percent\":%.2f,"
-           "\"link_only_cpu_percent\":%.2f,\"idle_cpu_percent\":%.2f,\"live_fps\":%.1f,\"rss_kib_early\":%ld,\"rss_kib_late\":%ld}\n",
+           "\"link_only_cpu_percent\":%.2f,\"idle_cpu_percent\":%.2f,\"gtk_floor_cpu_percent\":%.2f,\"gtk_floor_fps\":%.1f,\"live_fps\":%.1f,\"rss_kib_early\":%ld,\"rss_kib_late\":%ld}\n",
            (bench.window_painted_us - started_us) / 1000.0, (bench.live_painted_us - started_us) / 1000.0,
-           live_cpu, link_cpu, idle_cpu, live_paints / (double) MEASURE_S, rss_early, rss_late);
+           live_cpu, link_cpu, idle_cpu, floor_cpu, floor_live_paints / (double) MEASURE_S,
+           live_paints / (double) MEASURE_S, rss_early, rss_late);
 
   g_action_group_activate_action (G_ACTION_GROUP (bench.app), "quit", NULL);
   roadie_test_run_for (500);
