@@ -305,7 +305,24 @@ executable_is_unusable (RoadieSupervisor *supervisor)
          !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE);
 }
 
-static gboolean shows_uptime (RoadieSupervisor *supervisor);
+/* Whether the uptime row counts: a server is up, or has just come up and
+ * its uptime is still under a millisecond. */
+static gboolean
+shows_uptime (RoadieSupervisor *supervisor)
+{
+  return roadie_supervisor_state_is_up (roadie_supervisor_get_state (supervisor))
+         || roadie_supervisor_get_uptime_ms (supervisor) > 0;
+}
+
+static void
+update_uptime (RoadieWindow *self)
+{
+  g_autofree char *uptime = NULL;
+
+  if (shows_uptime (self->supervisor))
+    uptime = format_duration (roadie_supervisor_get_uptime_ms (self->supervisor));
+  set_label (self->uptime_label, uptime);
+}
 
 /* Only what moves with the clock alone: the restart countdown in the
  * title and the uptime. Everything else changes with the supervisor's
@@ -315,12 +332,9 @@ tick_cb (gpointer user_data)
 {
   RoadieWindow *self = user_data;
   g_autofree char *title = state_title (self->supervisor);
-  g_autofree char *uptime = NULL;
 
-  if (shows_uptime (self->supervisor))
-    uptime = format_duration (roadie_supervisor_get_uptime_ms (self->supervisor));
   gtk_label_set_text (self->state_label, title);
-  set_label (self->uptime_label, uptime);
+  update_uptime (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -395,15 +409,6 @@ update_status_card (RoadieWindow          *self,
   gtk_widget_add_css_class (self->status_dot, dot_class);
 }
 
-/* Whether the uptime row counts: a server is up, or has just come up and
- * its uptime is still under a millisecond. */
-static gboolean
-shows_uptime (RoadieSupervisor *supervisor)
-{
-  return roadie_supervisor_state_is_up (roadie_supervisor_get_state (supervisor))
-         || roadie_supervisor_get_uptime_ms (supervisor) > 0;
-}
-
 static void
 update_details (RoadieWindow *self)
 {
@@ -411,20 +416,16 @@ update_details (RoadieWindow *self)
   g_autofree char *path = roadie_supervisor_dup_executable_path (self->supervisor);
   g_autofree char *basename = path != NULL ? g_path_get_basename (path) : NULL;
   g_autofree char *pid = NULL;
-  g_autofree char *uptime = NULL;
   g_autofree char *span = NULL;
   g_autofree char *restarts = NULL;
   g_autofree char *last_exit = NULL;
   GPid server_pid = roadie_supervisor_get_pid (self->supervisor);
-  gint64 uptime_ms = roadie_supervisor_get_uptime_ms (self->supervisor);
 
   adw_view_switcher_title_set_subtitle (self->switcher_title, basename != NULL ? basename : "");
   adw_preferences_group_set_description (self->details_group, path);
 
   if (server_pid > 0)
     pid = g_strdup_printf ("%d", (int) server_pid);
-  if (shows_uptime (self->supervisor))
-    uptime = format_duration (uptime_ms);
   span = format_span (roadie_settings_get_int (settings, "restart-window-ms"));
   /* Translators: "2 of 5 in the last 5 min" */
   restarts = g_strdup_printf (_("%u of %u in the last %s"),
@@ -434,7 +435,7 @@ update_details (RoadieWindow *self)
   last_exit = format_last_exit (self->supervisor);
 
   set_label (self->pid_label, pid);
-  set_label (self->uptime_label, uptime);
+  update_uptime (self);
   set_label (self->restarts_label, restarts);
   set_label (self->last_exit_label, last_exit);
 }
